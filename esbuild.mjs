@@ -1,0 +1,54 @@
+// One build script, several bundles:
+//   extension  src/extension.ts -> dist/extension.js  (node, cjs, vscode external)
+//   cli        src/cli.ts       -> dist/cli.js        (node, cjs, runnable with `node dist/cli.js`)
+//   webviews   src/webviews/app/*Main.ts -> media/dist/<name>.js (browser, iife)
+// Flags: --production (minify, external sourcemaps), --watch, --only extension|cli|webviews
+import * as esbuild from 'esbuild';
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const production = args.includes('--production');
+const watch = args.includes('--watch');
+const onlyIdx = args.indexOf('--only');
+const only = onlyIdx >= 0 ? args[onlyIdx + 1] : null;
+
+const common = {
+  bundle: true,
+  minify: production,
+  sourcemap: production ? 'external' : 'linked',
+  sourcesContent: !production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20' };
+
+const webviewDir = 'src/webviews/app';
+const webviewEntries = existsSync(webviewDir)
+  ? Object.fromEntries(readdirSync(webviewDir).filter((f) => /Main\.ts$/.test(f))
+      .map((f) => [f.replace(/Main\.ts$/, ''), path.join(webviewDir, f)]))
+  : {};
+
+const builds = {
+  extension: existsSync('src/extension.ts') && {
+    ...nodeTarget, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'],
+    metafile: true,
+  },
+  cli: existsSync('src/cli.ts') && {
+    ...nodeTarget, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' },
+  },
+  webviews: Object.keys(webviewEntries).length > 0 && {
+    ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: webviewEntries, outdir: 'media/dist',
+    loader: { '.css': 'css' },
+  },
+};
+
+const selected = Object.entries(builds).filter(([name, cfg]) => cfg && (!only || only === name));
+if (watch) {
+  for (const [, cfg] of selected) await (await esbuild.context(cfg)).watch();
+  console.log('[esbuild] watching', selected.map(([n]) => n).join(', '));
+} else {
+  await Promise.all(selected.map(([, cfg]) => esbuild.build(cfg)));
+  console.log(`[esbuild] built ${selected.map(([n]) => n).join(', ')}${production ? ' (production)' : ''}`);
+}
