@@ -58,14 +58,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Polls `fn` until it returns a truthy value (or resolves to one) and returns it. Exceptions
  * thrown by `fn` count as "not yet"; the last one is reported on timeout.
  */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = DEFAULT_TIMEOUT_MS, what = 'condition'): Promise<T> {
+export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = DEFAULT_TIMEOUT_MS, what = 'condition'): Promise<NonNullable<T>> {
   const t0 = Date.now();
   let lastError: unknown = null;
   let lastValue: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
       lastValue = v;
       lastError = null;
     } catch (e) {
