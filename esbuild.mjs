@@ -2,7 +2,10 @@
 //   extension  src/extension.ts -> dist/extension.js  (node, cjs, vscode external)
 //   cli        src/cli.ts       -> dist/cli.js        (node, cjs, runnable with `node dist/cli.js`)
 //   webviews   src/webviews/app/*Main.ts -> media/dist/<name>.js (browser, iife)
-// Flags: --production (minify, external sourcemaps), --watch, --only extension|cli|webviews
+//   e2e        test/e2e/index.ts + test/e2e/suite/*.test.ts -> out/e2e/ (node, cjs, vscode external;
+//              mocha and the SDKs bundled in, so the tests need no node_modules inside the extension host)
+// Flags: --production (minify, external sourcemaps; the shipped bundles only), --watch,
+//        --only extension|cli|webviews|e2e
 import * as esbuild from 'esbuild';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +33,15 @@ const webviewEntries = existsSync(webviewDir)
       .map((f) => [f.replace(/Main\.ts$/, ''), path.join(webviewDir, f)]))
   : {};
 
+const e2eSuiteDir = 'test/e2e/suite';
+const e2eEntries = existsSync('test/e2e/index.ts')
+  ? {
+      index: 'test/e2e/index.ts',
+      ...Object.fromEntries((existsSync(e2eSuiteDir) ? readdirSync(e2eSuiteDir) : []).filter((f) => /\.test\.ts$/.test(f))
+        .map((f) => [`suite/${f.replace(/\.ts$/, '')}`, path.join(e2eSuiteDir, f)])),
+    }
+  : {};
+
 const builds = {
   extension: existsSync('src/extension.ts') && {
     ...nodeTarget, entryPoints: { extension: 'src/extension.ts' }, outdir: 'dist', external: ['vscode'],
@@ -41,6 +53,14 @@ const builds = {
   webviews: Object.keys(webviewEntries).length > 0 && {
     ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: webviewEntries, outdir: 'media/dist',
     loader: { '.css': 'css' },
+  },
+  // Test code is never shipped: always readable, with inline sources for stack traces. Left out of
+  // --production builds (packaging needs only what users run).
+  e2e: Object.keys(e2eEntries).length > 0 && (!production || only === 'e2e') && {
+    ...nodeTarget, minify: false, sourcemap: 'linked', sourcesContent: true,
+    entryPoints: e2eEntries, outdir: 'out/e2e', external: ['vscode'],
+    // mocha's parallel-mode worker files, never loaded in the extension host (serial runs only).
+    logOverride: { 'require-resolve-not-external': 'silent' },
   },
 };
 
