@@ -44,7 +44,8 @@ export interface SessionSummary {
 export type StoreChange =
   | { type: 'upsert'; summary: RecordSummary; isNew: boolean }
   | { type: 'delete'; ids: string[] }
-  | { type: 'clear' };
+  /** Everything may have changed (loaded from disk, cleared, retention sweep): re-read. */
+  | { type: 'reset' };
 
 export interface RecordReader {
   readonly onDidChange: Event<StoreChange>;
