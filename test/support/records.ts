@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { LogRecord, RecordSummary, Usage } from '../../src/core/types';
 
-let clock = Date.UTC(2025, 0, 1, 12, 0, 0);
+// Starts a few days back (inside any retention window) and moves 1 s per record.
+let clock = Date.now() - 3 * 24 * 60 * 60 * 1000;
 
 /** Distinct, increasing start times so "newest first" orderings are deterministic between builds. */
 function nextStart(): number {

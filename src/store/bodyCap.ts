@@ -1,0 +1,77 @@
+// The stored copy of a body is capped so one huge request cannot fill the disk or the read path;
+// forwarding is never cut (that is the proxy's business, not the store's). A capped body keeps
+// its original size and says truncated: true, so every view can tell the copy is partial.
+import type { RecordBodies, StoredBody, StreamEvent } from '../core/types';
+
+export const DEFAULT_BODY_CAP_BYTES = 2 * 1024 * 1024;
+
+/** Cuts a UTF-8 string to at most maxBytes bytes without splitting a character. */
+export function truncateUtf8(s: string, maxBytes: number): string {
+  if (s.length <= maxBytes / 3) return s; // fast path: even all 3-byte characters would fit
+  const buf = Buffer.from(s, 'utf8');
+  if (buf.length <= maxBytes) return s;
+  let end = maxBytes;
+  // Step back over UTF-8 continuation bytes (10xxxxxx) to the start of a character.
+  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--;
+  return buf.toString('utf8', 0, end);
+}
+
+export function capBody(body: StoredBody, capBytes: number): StoredBody {
+  switch (body.kind) {
+    case 'json': {
+      // Re-serialising is never much larger than what was sent, so a body well under the cap
+      // skips the second stringify (a few ms for a megabyte body, on the forwarding thread).
+      if (body.size > 0 && body.size <= capBytes / 2) return body;
+      const text = JSON.stringify(body.json) ?? 'null';
+      if (Buffer.byteLength(text) <= capBytes) return body;
+      // A cut JSON document no longer parses, so the stored copy becomes text, marked truncated.
+      return { kind: 'text', text: truncateUtf8(text, capBytes), size: body.size, truncated: true };
+    }
+    case 'text': {
+      const text = body.text ?? '';
+      const cut = truncateUtf8(text, capBytes);
+      return cut.length === text.length ? body : { ...body, text: cut, truncated: true };
+    }
+    case 'base64': {
+      const text = body.text ?? '';
+      // base64 is 4 characters per 3 bytes: cut on a 4-character boundary so it still decodes.
+      const max = Math.floor(capBytes / 4) * 4;
+      return text.length <= max ? body : { ...body, text: text.slice(0, max), truncated: true };
+    }
+    default:
+      return body;
+  }
+}
+
+/**
+ * Applies the cap to every part of a record's bodies. Stream events share the response's budget:
+ * events past it are dropped and the response is marked truncated. A reassembled message too big
+ * to store is dropped (it can be rebuilt from the events), with a warning for the record.
+ */
+export function capBodies(bodies: RecordBodies, capBytes: number): { bodies: RecordBodies; warnings: string[] } {
+  const warnings: string[] = [];
+  let response = capBody(bodies.response, capBytes);
+  let streamEvents: StreamEvent[] | null = bodies.streamEvents;
+  if (streamEvents) {
+    let used = 0;
+    let keep = streamEvents.length;
+    for (let i = 0; i < streamEvents.length; i++) {
+      used += Buffer.byteLength(streamEvents[i].data) + (streamEvents[i].event?.length ?? 0) + 24;
+      if (used > capBytes) { keep = i; break; }
+    }
+    if (keep < streamEvents.length) {
+      warnings.push(`stored ${keep} of ${streamEvents.length} stream events (body cap ${capBytes} bytes)`);
+      streamEvents = streamEvents.slice(0, keep);
+      if (!response.truncated) response = { ...response, truncated: true };
+    }
+  }
+  let reassembled = bodies.reassembled;
+  if (reassembled !== null && reassembled !== undefined) {
+    const size = Buffer.byteLength(JSON.stringify(reassembled) ?? '');
+    if (size > capBytes) {
+      warnings.push(`reassembled response (${size} bytes) not stored: over the body cap of ${capBytes} bytes`);
+      reassembled = null;
+    }
+  }
+  return { bodies: { request: capBody(bodies.request, capBytes), response, streamEvents, reassembled: reassembled ?? null }, warnings };
+}

@@ -1,0 +1,1142 @@
+// The embedded record store: append-only files in <dataDir>/records, an in-memory index for
+// listing and aggregation, bodies read lazily.
+//
+// Files:
+//   index.jsonl            one line per record summary (positional JSON, see codec.ts) holding a
+//                          pointer to its bodies line, plus delete tombstones. Loaded whole at start.
+//   bodies-000001.jsonl... one JSON line per record: headers, bodies, stream events. Read on demand.
+//                          Rotated by size so retention can drop whole old segments.
+//   writer.lock            which process may append (writerLock.ts).
+//
+// A batch appends its bodies lines first, then its index lines, and acknowledges its records once
+// both writes have returned: the bytes are then in the OS and survive a kill of this process
+// (fdatasync runs on a timer and on flush/close, for power loss). A crash can leave at most a torn
+// last index line (cut off at load) and bodies no index line points to (cut off or ignored).
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
+import { errorMessage, LensError } from '../core/errors';
+import { Emitter } from '../core/event';
+import type { Event } from '../core/event';
+import type { Logger } from '../core/logger';
+import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
+import type { LogRecord, RecordBodies, RecordSummary } from '../core/types';
+import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
+import { decodeBlob, decodeIndexLine, encodeBlob, encodeDeleteLine, encodeRecordLine } from './codec';
+import type { BodyBlob, BodyRef, IndexLine } from './codec';
+import { MemoryIndex } from './memoryIndex';
+import { redactHeaders, redactText, redactUrl } from './redact';
+import { WriterLock } from './writerLock';
+
+export interface RecordStoreOptions {
+  dataDir: string;
+  logger: Logger;
+  /** Cap for each stored body (forwarding is never cut). Default 2 MB. */
+  bodyCapBytes?: number;
+  /** Records older than this are removed. Default 30; 0 keeps them forever. */
+  retentionDays?: number;
+  /** The store's files are kept under this size by dropping the oldest records. Default 1024; 0 = no limit. */
+  retentionMb?: number;
+  /** Size at which a bodies segment is closed and a new one started. Default: retentionMb / 8, within 1..64 MB. */
+  segmentBytes?: number;
+  /** How often written data is fdatasync'ed. Default 1000 ms. */
+  syncIntervalMs?: number;
+  /** Backoff between write attempts while the disk fails. Defaults 250 ms doubling to 30 s. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Bound of the in-memory queue kept while writes fail. Defaults 10,000 records / 64 MB. */
+  maxQueuedRecords?: number;
+  maxQueuedBytes?: number;
+  /** A writer idle this long lets go of the writer lock so another process can write. Default 15 s. */
+  idleReleaseMs?: number;
+  /** While another process writes, how often this one looks for its new records. Default 1000 ms. */
+  followIntervalMs?: number;
+  /** How often retention runs while open. Default 1 hour. */
+  maintenanceIntervalMs?: number;
+}
+
+export interface StoreWriteStatus {
+  /** ok: writing; failing: writes fail (disk full, permissions), records wait in memory; follower: another process writes. */
+  state: 'ok' | 'failing' | 'follower';
+  message: string | null;
+  queued: number;
+  /** Records given up while failing because the memory queue was full. */
+  dropped: number;
+}
+
+export interface StoreLoadStats {
+  records: number;
+  ms: number;
+  corruptLines: number;
+  tornBytes: number;
+}
+
+interface RecordItem {
+  kind: 'record';
+  id: string;
+  summary: RecordSummary;
+  blob: BodyBlob;
+  line: string;
+  bytes: number;
+  resolve: (ok: boolean) => void;
+}
+interface DeleteItem {
+  kind: 'delete';
+  ids: string[];
+  resolve: (ok: boolean) => void;
+}
+type QueueItem = RecordItem | DeleteItem;
+
+interface SegmentInfo {
+  /** Records in the index that point into this segment. */
+  live: number;
+  /** Bytes we know to be whole bodies lines (the end of the last referenced line). */
+  end: number;
+  /** Never appended to again (full, damaged, or closed so retention can drop it). */
+  sealed?: boolean;
+}
+
+/** Thrown inside the writer when another live process owns the lock. */
+class NotWriterError extends Error {
+  constructor(readonly ownerPid: number | null) {
+    super(ownerPid === null ? 'another process holds the writer lock' : `another LLM Lens process (pid ${ownerPid}) is writing to this store`);
+  }
+}
+
+const INDEX_FILE = 'index.jsonl';
+const LOCK_FILE = 'writer.lock';
+const SEGMENT_RE = /^bodies-(\d{6,})\.jsonl$/;
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+const BLOB_CACHE = 8;
+const MB = 1024 * 1024;
+const DAY = 24 * 60 * 60 * 1000;
+
+const EMPTY_BODIES: RecordBodies = {
+  request: { kind: 'empty', size: 0, truncated: false },
+  response: { kind: 'empty', size: 0, truncated: false },
+  streamEvents: null,
+  reassembled: null,
+};
+
+/** The fields complete() relies on; the rest is taken as given (the proxy builds it). */
+const recordHeadSchema = z.object({
+  id: z.string().min(1),
+  startedAt: z.number().finite(),
+  state: z.enum(['ok', 'error', 'pending']),
+  properties: z.record(z.string(), z.string()).optional(),
+  warnings: z.array(z.string()).optional(),
+  session: z.object({ id: z.string() }).passthrough().nullable().optional(),
+}).passthrough();
+
+function segmentName(n: number): string {
+  return `bodies-${String(n).padStart(6, '0')}.jsonl`;
+}
+
+function codeOf(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    if (bytesWritten <= 0) throw new Error('write returned no progress');
+    off += bytesWritten;
+  }
+}
+
+/** Opens for positional read/write, creating it. Not 'a': on Linux O_APPEND makes pwrite ignore the position. */
+function openRw(file: string): Promise<FileHandle> {
+  return open(file, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+}
+
+export class RecordStore implements RecordStoreApi {
+  private readonly logger: Logger;
+  private readonly dir: string;
+  private readonly indexPath: string;
+  private readonly bodyCap: number;
+  private readonly retentionDays: number;
+  private readonly retentionBytes: number;
+  private readonly segmentBytes: number;
+  private readonly opts: Required<Pick<RecordStoreOptions, 'syncIntervalMs' | 'retryMinMs' | 'retryMaxMs' | 'maxQueuedRecords'
+    | 'maxQueuedBytes' | 'idleReleaseMs' | 'followIntervalMs' | 'maintenanceIntervalMs'>>;
+
+  private readonly emitter: Emitter<StoreChange>;
+  readonly onDidChange: Event<StoreChange>;
+
+  private readonly index = new MemoryIndex();
+  private readonly refs = new Map<string, BodyRef>();
+  private readonly segs = new Map<number, SegmentInfo>();
+  /** Records completed but not yet written: their bodies are served from here. */
+  private readonly unwritten = new Map<string, BodyBlob>();
+  private readonly blobCache = new Map<string, BodyBlob>();
+  private readonly lock: WriterLock;
+
+  private queue: QueueItem[] = [];
+  private queuedBytes = 0;
+  /** Serialises every file mutation: batches, compaction, retention, clear, reloads. */
+  private chain: Promise<void> = Promise.resolve();
+  private batchScheduled = false;
+
+  private loadPromise: Promise<void> | null = null;
+  private loaded = false;
+  private closed = false;
+  /** False when an existing index could not be read: then nothing may rewrite it from memory. */
+  private readOk = true;
+
+  private indexFh: FileHandle | null = null;
+  private segFh: FileHandle | null = null;
+  private activeSeg = 0;
+  /** Bytes of index.jsonl that are whole lines we have applied. */
+  private indexSize = 0;
+  private indexIno = -1;
+  private deadLines = 0;
+  /** Handles open, lock held, files cut back to the sizes we trust. */
+  private writable = false;
+
+  private failure: { message: string; notWriter: boolean } | null = null;
+  private retryDelay: number;
+  private dropped = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private followTimer: NodeJS.Timeout | null = null;
+  private maintenanceTimer: NodeJS.Timeout | null = null;
+  private bytesSinceMaintenance = 0;
+  private lastLoad: StoreLoadStats = { records: 0, ms: 0, corruptLines: 0, tornBytes: 0 };
+
+  /** Does no I/O: call load() (or use RecordStore.open) before relying on the contents. */
+  constructor(opts: RecordStoreOptions) {
+    this.logger = opts.logger;
+    this.dir = path.join(opts.dataDir, 'records');
+    this.indexPath = path.join(this.dir, INDEX_FILE);
+    this.lock = new WriterLock(path.join(this.dir, LOCK_FILE));
+    this.bodyCap = opts.bodyCapBytes && opts.bodyCapBytes > 0 ? opts.bodyCapBytes : DEFAULT_BODY_CAP_BYTES;
+    this.retentionDays = opts.retentionDays ?? 30;
+    this.retentionBytes = (opts.retentionMb ?? 1024) * MB;
+    this.segmentBytes = opts.segmentBytes
+      ?? (this.retentionBytes > 0 ? Math.min(64 * MB, Math.max(MB, Math.floor(this.retentionBytes / 8))) : 64 * MB);
+    this.opts = {
+      syncIntervalMs: opts.syncIntervalMs ?? 1000,
+      retryMinMs: opts.retryMinMs ?? 250,
+      retryMaxMs: opts.retryMaxMs ?? 30_000,
+      maxQueuedRecords: opts.maxQueuedRecords ?? 10_000,
+      maxQueuedBytes: opts.maxQueuedBytes ?? 64 * MB,
+      idleReleaseMs: opts.idleReleaseMs ?? 15_000,
+      followIntervalMs: opts.followIntervalMs ?? 1000,
+      maintenanceIntervalMs: opts.maintenanceIntervalMs ?? 60 * 60 * 1000,
+    };
+    this.retryDelay = this.opts.retryMinMs;
+    this.emitter = new Emitter<StoreChange>((err) => this.logger.error(`store change listener failed: ${errorMessage(err)}`));
+    this.onDidChange = this.emitter.event;
+  }
+
+  static async open(opts: RecordStoreOptions): Promise<RecordStore> {
+    const store = new RecordStore(opts);
+    await store.load();
+    return store;
+  }
+
+  /** The directory holding the store's files. */
+  get directory(): string { return this.dir; }
+
+  get loadStats(): StoreLoadStats { return { ...this.lastLoad }; }
+
+  /**
+   * Reads the data dir and fires {type:'reset'}. Never rejects for disk trouble: an unreadable or
+   * unwritable dir is logged and the store runs from memory, retrying writes, so forwarding goes on.
+   */
+  load(): Promise<void> {
+    this.loadPromise ??= this.run(async () => {
+      await this.loadFromDisk(true);
+      this.loaded = true;
+      this.emitter.fire({ type: 'reset' });
+      if (this.lock.held) {
+        await this.maintainNow().catch((e) => this.logger.warn(`store: retention at load failed: ${errorMessage(e)}`));
+        this.armIdleRelease();
+      } else {
+        this.armFollow();
+      }
+      this.maintenanceTimer = setInterval(() => { void this.runMaintenance(); }, this.opts.maintenanceIntervalMs);
+      this.maintenanceTimer.unref();
+      if (this.queue.length) this.scheduleBatch(true);
+    });
+    return this.loadPromise;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  get(id: string): RecordSummary | undefined { return this.index.get(id); }
+
+  list(query?: RecordQuery): RecordSummary[] { return this.index.list(query); }
+
+  count(query?: RecordQuery): number { return this.index.count(query); }
+
+  sessions(): SessionSummary[] { return this.index.sessions(); }
+
+  session(id: string): SessionSummary | undefined { return this.index.session(id); }
+
+  async getBodies(id: string): Promise<RecordBodies | undefined> {
+    return (await this.readBlob(id))?.bodies;
+  }
+
+  async getRecord(id: string): Promise<LogRecord | undefined> {
+    const blob = await this.readBlob(id);
+    const summary = this.index.get(id);
+    if (!blob || !summary) return undefined;
+    return { ...summary, requestHeaders: blob.requestHeaders, responseHeaders: blob.responseHeaders, bodies: blob.bodies };
+  }
+
+  writeStatus(): StoreWriteStatus {
+    const state = !this.failure ? 'ok' : this.failure.notWriter ? 'follower' : 'failing';
+    return { state, message: this.failure?.message ?? null, queued: this.queue.length, dropped: this.dropped };
+  }
+
+  // ---- writing ---------------------------------------------------------------------------------
+
+  begin(summary: RecordSummary): void {
+    if (this.closed) return;
+    // In-flight records are memory-only; headers stay on them (they are few) for panels that open early.
+    const s: RecordSummary = {
+      ...summary,
+      state: 'pending',
+      requestHeaders: redactHeaders(summary.requestHeaders ?? {}),
+      responseHeaders: redactHeaders(summary.responseHeaders ?? {}),
+      targetUrl: redactUrl(summary.targetUrl ?? ''),
+      path: redactUrl(summary.path ?? ''),
+    };
+    const prev = this.index.upsert(s);
+    this.emitter.fire({ type: 'upsert', summary: s, isNew: !prev });
+  }
+
+  complete(record: LogRecord): Promise<boolean> {
+    if (this.closed) {
+      this.logger.warn(`store: record ${String(record?.id)} completed after the store was closed; not stored`);
+      return Promise.resolve(false);
+    }
+    let item: RecordItem;
+    try {
+      item = this.prepare(record);
+    } catch (e) {
+      this.logger.error(`store: record ${String(record?.id)} could not be stored: ${redactText(errorMessage(e))}`);
+      return Promise.resolve(false);
+    }
+    const prev = this.index.upsert(item.summary);
+    this.unwritten.set(item.id, item.blob);
+    this.blobCache.delete(item.id);
+    this.emitter.fire({ type: 'upsert', summary: item.summary, isNew: !prev });
+    return new Promise<boolean>((resolve) => {
+      item.resolve = once(resolve);
+      this.push(item);
+      // While writes fail the caller learns it now; the record waits in the queue for the retry.
+      if (this.failure) item.resolve(false);
+      else this.scheduleBatch(false);
+    });
+  }
+
+  async delete(ids: string[]): Promise<void> {
+    const removed: string[] = [];
+    for (const id of new Set(ids)) {
+      const s = this.index.remove(id);
+      if (!s) continue;
+      removed.push(id);
+      this.forget(id);
+    }
+    if (!removed.length) return;
+    this.emitter.fire({ type: 'delete', ids: removed });
+    await new Promise<boolean>((resolve) => {
+      const item: DeleteItem = { kind: 'delete', ids: removed, resolve: once(resolve) };
+      this.push(item);
+      if (this.failure) item.resolve(false);
+      else this.scheduleBatch(false);
+    });
+  }
+
+  /**
+   * Removes every stored record (in-flight ones stay). The files are rewritten first and memory
+   * cleared after, so a failure leaves both as they were and rejects with STORE_WRITE_FAILED.
+   */
+  async clear(): Promise<void> {
+    await this.load();
+    await this.run(async () => {
+      await this.drainQueue();
+      try {
+        await this.ensureWritable();
+        await this.writeIndexFile([]);
+      } catch (e) {
+        throw new LensError('STORE_WRITE_FAILED', `Could not clear the request log in ${this.dir}: ${errorMessage(e)}`, { cause: e });
+      }
+      for (const item of this.queue) item.resolve(false);
+      this.queue = [];
+      this.queuedBytes = 0;
+      this.unwritten.clear();
+      this.blobCache.clear();
+      this.refs.clear();
+      await this.closeSegment();
+      for (const seg of new Set([...this.segs.keys(), ...(await this.segmentNumbers())])) await this.removeSegmentFile(seg);
+      this.segs.clear();
+      this.activeSeg = 0;
+      this.index.reset(this.index.values().filter((s) => s.state === 'pending'));
+      this.emitter.fire({ type: 'reset' });
+    });
+  }
+
+  /** Waits until every completed record so far is written (or its write has failed) and synced. */
+  async flush(): Promise<void> {
+    if (this.loadPromise) await this.loadPromise;
+    if (!this.loaded) return;
+    await this.run(async () => {
+      await this.drainQueue();
+      await this.syncNow();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    for (const t of [this.retryTimer, this.syncTimer, this.idleTimer]) if (t) clearTimeout(t);
+    this.stopFollow();
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    await this.run(async () => {
+      for (const item of this.queue) item.resolve(false);
+      if (this.queue.length) this.logger.warn(`store: closed with ${this.queue.length} records not written (${this.failure?.message ?? 'unknown error'})`);
+      await this.closeHandles();
+      await this.lock.release().catch(() => undefined);
+    });
+    this.emitter.dispose();
+  }
+
+  /** Applies retention and compacts the index now (it also runs at load and hourly). */
+  async runMaintenance(): Promise<void> {
+    if (!this.loaded || this.closed) return;
+    await this.run(async () => {
+      try {
+        await this.ensureWritable();
+      } catch {
+        return; // not the writer, or the disk fails: the writer (or a later run) will do it
+      }
+      try {
+        await this.maintainNow();
+      } catch (e) {
+        this.logger.warn(`store: retention/compaction failed: ${errorMessage(e)}`);
+        await this.closeHandles(); // reopen (and re-check sizes) before the next write
+      }
+    });
+  }
+
+  // ---- internals: preparing and queueing ---------------------------------------------------------
+
+  private prepare(record: LogRecord): RecordItem {
+    recordHeadSchema.parse(record);
+    const { bodies, requestHeaders, responseHeaders, ...rest } = record;
+    const capped = capBodies(bodies ?? EMPTY_BODIES, this.bodyCap);
+    const wasPending = rest.state === 'pending';
+    const summary: RecordSummary = {
+      ...rest,
+      state: wasPending ? 'error' : rest.state,
+      error: rest.error
+        ? { kind: rest.error.kind, message: redactText(String(rest.error.message ?? '')) }
+        : wasPending ? { kind: 'internal', message: 'record completed while still pending' } : null,
+      targetUrl: redactUrl(rest.targetUrl ?? ''),
+      path: redactUrl(rest.path ?? ''),
+      properties: { ...(rest.properties ?? {}) },
+      warnings: [...(rest.warnings ?? []).map((w) => redactText(String(w))), ...capped.warnings],
+      session: rest.session ?? null,
+      requestHeaders: {},
+      responseHeaders: {},
+    };
+    const blob: BodyBlob = {
+      id: record.id,
+      requestHeaders: redactHeaders(requestHeaders ?? {}),
+      responseHeaders: redactHeaders(responseHeaders ?? {}),
+      bodies: capped.bodies,
+    };
+    // Serialise now: a value JSON cannot write fails here, for this record alone, not in a batch.
+    const line = encodeBlob(blob);
+    if (line.includes('\n')) throw new Error('serialised bodies contain a raw newline');
+    return { kind: 'record', id: record.id, summary, blob, line, bytes: Buffer.byteLength(line), resolve: () => undefined };
+  }
+
+  private push(item: QueueItem): void {
+    this.queue.push(item);
+    if (item.kind === 'record') this.queuedBytes += item.bytes;
+    this.enforceQueueBound();
+  }
+
+  /** Keeps the queue bounded while the disk fails: the oldest records give way (deletes never do). */
+  private enforceQueueBound(): void {
+    if (this.queue.length <= this.opts.maxQueuedRecords && this.queuedBytes <= this.opts.maxQueuedBytes) return;
+    const before = this.dropped;
+    while ((this.queue.length > this.opts.maxQueuedRecords || this.queuedBytes > this.opts.maxQueuedBytes) && this.queue.length > 1) {
+      const i = this.queue.findIndex((q) => q.kind === 'record');
+      if (i < 0 || i === this.queue.length - 1) break;
+      const [gone] = this.queue.splice(i, 1) as [RecordItem];
+      this.queuedBytes -= gone.bytes;
+      gone.resolve(false);
+      this.dropped++;
+      if (this.unwritten.get(gone.id) === gone.blob) this.unwritten.delete(gone.id);
+      const cur = this.index.get(gone.id);
+      if (cur === gone.summary) {
+        const marked = { ...cur, warnings: [...cur.warnings, 'not stored: the log could not be written and the memory queue was full'] };
+        this.index.upsert(marked);
+        this.emitter.fire({ type: 'upsert', summary: marked, isNew: false });
+      }
+    }
+    if (before === 0 && this.dropped > 0) {
+      this.logger.warn(`store: the memory queue is full (${this.opts.maxQueuedRecords} records / ${Math.round(this.opts.maxQueuedBytes / MB)} MB); the oldest unwritten records are being dropped`);
+    }
+  }
+
+  private forget(id: string): void {
+    const ref = this.refs.get(id);
+    if (ref) {
+      this.refs.delete(id);
+      const seg = this.segs.get(ref.seg);
+      if (seg) seg.live--;
+      this.deadLines++;
+    }
+    this.unwritten.delete(id);
+    this.blobCache.delete(id);
+  }
+
+  private run<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(op);
+    this.chain = p.then(() => undefined, () => undefined);
+    return p;
+  }
+
+  private scheduleBatch(force: boolean): void {
+    if (this.batchScheduled || !this.loaded || (this.failure && !force)) return;
+    this.batchScheduled = true;
+    // setImmediate gathers every record completed in this turn of the event loop into one write.
+    setImmediate(() => {
+      void this.run(async () => {
+        this.batchScheduled = false;
+        await this.drainQueue();
+      });
+    });
+  }
+
+  /** Writes batches until the queue is empty or a write fails. Runs inside the chain. */
+  private async drainQueue(): Promise<void> {
+    while (this.queue.length) {
+      if (!(await this.writeBatch())) return;
+    }
+  }
+
+  // ---- internals: writing ----------------------------------------------------------------------
+
+  private async writeBatch(): Promise<boolean> {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && (n === 0 || bytes < MAX_BATCH_BYTES)) {
+      const q = this.queue[n++];
+      if (q.kind === 'record') bytes += q.bytes;
+    }
+    const items = this.queue.slice(0, n);
+    try {
+      await this.ensureWritable();
+      if ((this.segs.get(this.activeSeg)?.end ?? 0) >= this.segmentBytes) await this.rotate();
+      const seg = this.segs.get(this.activeSeg)!;
+      const bodyParts: string[] = [];
+      const indexParts: string[] = [];
+      const placed: Array<[RecordItem, BodyRef]> = [];
+      let off = seg.end;
+      for (const item of items) {
+        if (item.kind === 'record') {
+          const ref: BodyRef = { seg: this.activeSeg, off, len: item.bytes };
+          off += item.bytes + 1;
+          bodyParts.push(item.line, '\n');
+          indexParts.push(encodeRecordLine(item.summary, ref), '\n');
+          placed.push([item, ref]);
+        } else {
+          indexParts.push(encodeDeleteLine(item.ids), '\n');
+        }
+      }
+      const indexBuf = Buffer.from(indexParts.join(''));
+      if (bodyParts.length) await writeFully(this.segFh!, Buffer.from(bodyParts.join('')), seg.end);
+      await writeFully(this.indexFh!, indexBuf, this.indexSize);
+      // Both writes returned: commit our view of the files, then acknowledge.
+      this.queue.splice(0, n);
+      this.bytesSinceMaintenance += indexBuf.length + (off - seg.end);
+      seg.end = off;
+      this.indexSize += indexBuf.length;
+      for (const [item, ref] of placed) {
+        this.queuedBytes -= item.bytes;
+        if (this.index.get(item.id) === item.summary) {
+          const old = this.refs.get(item.id);
+          if (old) { const o = this.segs.get(old.seg); if (o) o.live--; this.deadLines++; }
+          this.refs.set(item.id, ref);
+          seg.live++;
+        } else {
+          this.deadLines++; // deleted or superseded while it waited
+        }
+        if (this.unwritten.get(item.id) === item.blob) {
+          this.unwritten.delete(item.id);
+          this.cacheBlob(item.id, item.blob);
+        }
+      }
+      for (const item of items) {
+        if (item.kind === 'delete') this.deadLines++;
+        item.resolve(true);
+      }
+      this.onWriteSuccess(placed.length);
+      return true;
+    } catch (e) {
+      for (const item of items) item.resolve(false);
+      await this.onWriteFailure(e);
+      return false;
+    }
+  }
+
+  private onWriteSuccess(written: number): void {
+    if (this.failure) {
+      const dropped = this.dropped;
+      this.logger.info(`store: writing request logs again${written ? ` (${written} waiting records written)` : ''}${dropped ? `; ${dropped} records were dropped while writes failed` : ''}`);
+      this.failure = null;
+      this.dropped = 0;
+    }
+    this.retryDelay = this.opts.retryMinMs;
+    if (this.retryTimer) { clearTimeout(this.retryTimer); this.retryTimer = null; }
+    this.scheduleSync();
+    this.armIdleRelease();
+    const overSize = this.retentionBytes > 0 && this.bytesSinceMaintenance > this.retentionBytes / 16;
+    const manyDead = this.deadLines > 10_000 && this.deadLines > this.refs.size;
+    if (overSize || manyDead) void this.runMaintenance();
+  }
+
+  private async onWriteFailure(e: unknown): Promise<void> {
+    const notWriter = e instanceof NotWriterError;
+    const message = notWriter ? e.message : `${codeOf(e) ?? 'error'}: ${errorMessage(e)}`;
+    if (!this.failure) {
+      // Once per episode, not per record: a full disk must not flood the log.
+      const text = `store: cannot write request logs to ${this.dir} (${message}). Requests are still forwarded; `
+        + `up to ${this.opts.maxQueuedRecords} records wait in memory and are written when writing works again.`;
+      if (notWriter) this.logger.warn(text); else this.logger.error(text);
+    } else if (this.failure.message !== message) {
+      this.logger.debug(`store: still cannot write (${message})`);
+    }
+    this.failure = { message, notWriter };
+    // A half-done write may have left bytes past what we trust; reopen and cut them on the retry.
+    await this.closeHandles();
+    if (notWriter) this.armFollow();
+    if (!this.retryTimer && !this.closed) {
+      const delay = this.retryDelay;
+      this.retryDelay = Math.min(this.opts.retryMaxMs, this.retryDelay * 2);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (this.queue.length) this.scheduleBatch(true);
+        else void this.run(async () => { await this.ensureWritable().then(() => this.onWriteSuccess(0), (err) => this.onWriteFailure(err)); });
+      }, delay);
+      this.retryTimer.unref();
+    }
+  }
+
+  /** Makes sure we hold the lock, have the files open, and that they end where we think they do. */
+  private async ensureWritable(): Promise<void> {
+    if (this.writable) return;
+    await mkdir(this.dir, { recursive: true });
+    if (!this.readOk) {
+      // Writing blind could cut records we failed to read: read first, or keep failing.
+      await this.loadFromDisk(false);
+      if (!this.readOk) throw new Error(`${INDEX_FILE} could not be read`);
+      this.emitter.fire({ type: 'reset' });
+    }
+    if (!this.lock.held) {
+      const got = await this.lock.tryAcquire();
+      if (!got.ok) throw new NotWriterError(got.owner?.pid ?? null);
+      this.stopFollow();
+      // Another process may have written since we last looked: take in its records first.
+      await this.catchUp();
+    }
+    if (!this.indexFh) {
+      const fh = await openRw(this.indexPath);
+      this.indexFh = fh;
+      const st = await fh.stat();
+      if (this.indexIno !== -1 && st.ino !== this.indexIno && st.ino !== 0) {
+        // Replaced underneath us: what we know is in memory, so write it back rather than trust offsets.
+        this.indexIno = st.ino;
+        if (this.readOk) await this.writeIndexFile(this.liveLines());
+      } else if (st.size > this.indexSize) {
+        await fh.truncate(this.indexSize);
+      } else if (st.size < this.indexSize) {
+        this.logger.warn(`store: ${INDEX_FILE} is shorter than expected (${st.size} < ${this.indexSize} bytes); rewriting it from memory`);
+        if (this.readOk) await this.writeIndexFile(this.liveLines());
+        else this.indexSize = st.size;
+      }
+      this.indexIno = st.ino;
+    }
+    if (!this.segFh) await this.openSegment();
+    this.writable = true;
+  }
+
+  private async openSegment(): Promise<void> {
+    for (;;) {
+      const onDisk = await this.segmentNumbers();
+      const newest = Math.max(0, onDisk[onDisk.length - 1] ?? 0, ...this.segs.keys());
+      const cur = this.activeSeg ? this.segs.get(this.activeSeg) : undefined;
+      // Continue the active segment only if it is open for appends and nothing newer exists, so
+      // segment numbers stay in time order (size retention drops the lowest first).
+      const n = cur && !cur.sealed && cur.end < this.segmentBytes && this.activeSeg >= newest ? this.activeSeg : newest + 1;
+      const info = this.segs.get(n) ?? { live: 0, end: 0 };
+      const fh = await openRw(path.join(this.dir, segmentName(n)));
+      try {
+        const st = await fh.stat();
+        if (st.size < info.end) {
+          // Shorter than what the index points to (cut or damaged): never write over it.
+          await fh.close();
+          info.sealed = true;
+          this.segs.set(n, info);
+          this.activeSeg = n;
+          continue;
+        }
+        // Bytes past the last referenced line belong to a write that never got its index line.
+        if (st.size > info.end) await fh.truncate(info.end);
+        this.segs.set(n, info);
+        this.activeSeg = n;
+        this.segFh = fh;
+        if (st.size === 0) await this.syncDir();
+        return;
+      } catch (e) {
+        await fh.close().catch(() => undefined);
+        throw e;
+      }
+    }
+  }
+
+  /** Seals the active segment and opens the next one. */
+  private async rotate(): Promise<void> {
+    const cur = this.segs.get(this.activeSeg);
+    if (cur) cur.sealed = true;
+    if (this.segFh) await this.segFh.datasync().catch(() => undefined);
+    await this.closeSegment();
+    await this.openSegment();
+    this.writable = true;
+    // A new segment is the moment size retention can free a whole old one.
+    if (this.retentionBytes > 0) void this.runMaintenance();
+  }
+
+  private async closeSegment(): Promise<void> {
+    const fh = this.segFh;
+    this.segFh = null;
+    this.writable = false;
+    if (fh) await fh.close().catch(() => undefined);
+  }
+
+  private async closeHandles(): Promise<void> {
+    await this.closeSegment();
+    const fh = this.indexFh;
+    this.indexFh = null;
+    if (fh) await fh.close().catch(() => undefined);
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer || this.closed) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      void this.run(() => this.syncNow());
+    }, this.opts.syncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  private async syncNow(): Promise<void> {
+    try {
+      if (this.segFh) await this.segFh.datasync();
+      if (this.indexFh) await this.indexFh.datasync();
+    } catch (e) {
+      this.logger.debug(`store: fdatasync failed: ${errorMessage(e)}`);
+    }
+  }
+
+  private async syncDir(): Promise<void> {
+    // Makes a new file's name durable; not possible on every platform (Windows), hence best effort.
+    try {
+      const d = await open(this.dir, 'r');
+      try { await d.sync(); } finally { await d.close(); }
+    } catch { /* best effort */ }
+  }
+
+  /** Lets another process write once this one has been idle for a while. */
+  private armIdleRelease(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.closed) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      void this.run(async () => {
+        if (this.queue.length || !this.lock.held || this.closed) return;
+        await this.syncNow();
+        await this.closeHandles();
+        await this.lock.release().catch(() => undefined);
+        this.armFollow();
+      });
+    }, this.opts.idleReleaseMs);
+    this.idleTimer.unref();
+  }
+
+  // ---- internals: loading, following another writer --------------------------------------------
+
+  /** Reads the whole index into memory. `initial` also repairs (when we may write) and collects segments. */
+  private async loadFromDisk(initial: boolean): Promise<void> {
+    const t0 = performance.now();
+    try {
+      await mkdir(this.dir, { recursive: true });
+    } catch (e) {
+      this.logger.error(`store: cannot create ${this.dir} (${codeOf(e) ?? errorMessage(e)}); records are kept in memory until it can be written`);
+    }
+    if (initial) {
+      try {
+        await this.lock.tryAcquire();
+      } catch { /* an unwritable dir: we read what is there and retry writes later */ }
+    }
+    let buf: Buffer = Buffer.alloc(0);
+    let ino = -1;
+    try {
+      buf = await readFile(this.indexPath);
+      ino = (await stat(this.indexPath)).ino;
+      this.readOk = true;
+    } catch (e) {
+      if (codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR') {
+        this.readOk = false;
+        this.logger.error(`store: cannot read ${this.indexPath} (${codeOf(e) ?? errorMessage(e)}); showing no history and never rewriting the file`);
+      }
+    }
+    const intern = makeInterner();
+    const summaries = new Map<string, RecordSummary>();
+    const refs = new Map<string, BodyRef>();
+    const parsed = this.parseLines(buf, 0, (line) => {
+      if (line.type === 'record') {
+        summaries.set(line.summary.id, line.summary);
+        refs.set(line.summary.id, line.ref);
+      } else {
+        for (const id of line.ids) { summaries.delete(id); refs.delete(id); }
+      }
+    }, intern);
+    const tornBytes = buf.length - parsed.consumed;
+    if (tornBytes > 0 && this.lock.held) {
+      try {
+        await truncate(this.indexPath, parsed.consumed);
+        this.logger.warn(`store: cut ${tornBytes} bytes of an incomplete last record from ${INDEX_FILE} (a crash during a write)`);
+      } catch (e) {
+        this.logger.warn(`store: could not repair ${INDEX_FILE}: ${errorMessage(e)}`);
+      }
+    }
+    if (parsed.corrupt) {
+      this.logger.warn(`store: skipped ${parsed.corrupt} corrupt line(s) in ${INDEX_FILE} (first at byte ${parsed.firstCorruptAt}); every other record loaded`);
+    }
+    this.indexSize = parsed.consumed;
+    this.indexIno = ino;
+    this.deadLines = parsed.lines - refs.size;
+    this.refs.clear();
+    this.segs.clear();
+    for (const [id, ref] of refs) this.setRef(id, ref);
+    for (const end of parsed.segEnds) {
+      const info = this.segs.get(end[0]) ?? { live: 0, end: 0 };
+      info.end = Math.max(info.end, end[1]);
+      this.segs.set(end[0], info);
+    }
+    for (const n of await this.segmentNumbers()) if (!this.segs.has(n)) this.segs.set(n, { live: 0, end: 0 });
+    this.activeSeg = Math.max(0, ...this.segs.keys());
+    this.index.reset([...summaries.values(), ...this.index.values().filter((s) => s.state === 'pending' && !summaries.has(s.id))]);
+    this.reapplyQueue();
+    this.lastLoad = { records: summaries.size, ms: performance.now() - t0, corruptLines: parsed.corrupt, tornBytes };
+    this.logger.debug(`store: loaded ${summaries.size} records in ${this.lastLoad.ms.toFixed(0)} ms`);
+  }
+
+  private setRef(id: string, ref: BodyRef): void {
+    this.refs.set(id, ref);
+    const info = this.segs.get(ref.seg) ?? { live: 0, end: 0 };
+    info.live++;
+    info.end = Math.max(info.end, ref.off + ref.len + 1);
+    this.segs.set(ref.seg, info);
+  }
+
+  /** Our own records that are not on disk yet must survive a reload from disk. */
+  private reapplyQueue(): void {
+    for (const item of this.queue) {
+      if (item.kind === 'record') {
+        if (this.unwritten.get(item.id) === item.blob) this.index.upsert(item.summary);
+      } else {
+        for (const id of item.ids) { this.index.remove(id); this.forget(id); }
+      }
+    }
+  }
+
+  /**
+   * Splits a buffer into lines and decodes each whole one. Returns the byte length of the whole
+   * lines (a last line without its newline is incomplete: torn, or still being written).
+   */
+  private parseLines(buf: Buffer, base: number, apply: (l: IndexLine) => void, intern: (s: string) => string):
+    { consumed: number; lines: number; corrupt: number; firstCorruptAt: number; segEnds: Map<number, number> } {
+    let pos = 0;
+    let lines = 0;
+    let corrupt = 0;
+    let firstCorruptAt = -1;
+    const segEnds = new Map<number, number>();
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      if (nl < 0) break;
+      if (nl > pos) {
+        lines++;
+        try {
+          const line = decodeIndexLine(buf.toString('utf8', pos, nl), intern);
+          if (line.type === 'record') {
+            const end = line.ref.off + line.ref.len + 1;
+            if ((segEnds.get(line.ref.seg) ?? 0) < end) segEnds.set(line.ref.seg, end);
+          }
+          apply(line);
+        } catch {
+          corrupt++;
+          if (firstCorruptAt < 0) firstCorruptAt = base + pos;
+        }
+      }
+      pos = nl + 1;
+    }
+    return { consumed: pos, lines, corrupt, firstCorruptAt, segEnds };
+  }
+
+  private armFollow(): void {
+    if (this.followTimer || this.closed) return;
+    this.followTimer = setInterval(() => {
+      if (this.lock.held || this.closed) { this.stopFollow(); return; }
+      void this.run(() => this.catchUp()).catch((e) => this.logger.debug(`store: following the writer failed: ${errorMessage(e)}`));
+    }, this.opts.followIntervalMs);
+    this.followTimer.unref();
+  }
+
+  private stopFollow(): void {
+    if (this.followTimer) { clearInterval(this.followTimer); this.followTimer = null; }
+  }
+
+  /** Applies what another writer appended since we last read; reloads if it rewrote the file. */
+  private async catchUp(): Promise<void> {
+    let st;
+    try {
+      st = await stat(this.indexPath);
+    } catch (e) {
+      if (codeOf(e) === 'ENOENT' && this.indexSize > 0 && this.readOk) {
+        // Removed underneath: everything we had is gone from disk.
+        await this.loadFromDisk(false);
+        this.emitter.fire({ type: 'reset' });
+      }
+      return;
+    }
+    if ((this.indexIno !== -1 && st.ino !== this.indexIno) || st.size < this.indexSize) {
+      await this.loadFromDisk(false);
+      this.emitter.fire({ type: 'reset' });
+      return;
+    }
+    this.indexIno = st.ino;
+    if (st.size === this.indexSize) return;
+    const fh = await open(this.indexPath, 'r');
+    let buf: Buffer;
+    try {
+      buf = Buffer.alloc(st.size - this.indexSize);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, this.indexSize);
+      buf = buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+    const changes: StoreChange[] = [];
+    const intern = makeInterner();
+    const parsed = this.parseLines(buf, this.indexSize, (line) => {
+      if (line.type === 'record') {
+        const id = line.summary.id;
+        const old = this.refs.get(id);
+        if (old) { const o = this.segs.get(old.seg); if (o) o.live--; this.deadLines++; }
+        this.setRef(id, line.ref);
+        this.blobCache.delete(id);
+        const prev = this.index.upsert(line.summary);
+        changes.push({ type: 'upsert', summary: line.summary, isNew: !prev });
+      } else {
+        const gone = line.ids.filter((id) => this.index.remove(id));
+        for (const id of line.ids) this.forget(id);
+        this.deadLines++;
+        if (gone.length) changes.push({ type: 'delete', ids: gone });
+      }
+    }, intern);
+    for (const [seg, end] of parsed.segEnds) {
+      const info = this.segs.get(seg) ?? { live: 0, end: 0 };
+      info.end = Math.max(info.end, end);
+      this.segs.set(seg, info);
+    }
+    this.indexSize += parsed.consumed;
+    if (changes.length > 200) this.emitter.fire({ type: 'reset' });
+    else for (const c of changes) this.emitter.fire(c);
+  }
+
+  // ---- internals: retention, compaction ---------------------------------------------------------
+
+  /** Runs inside the chain, with the lock held. */
+  private async maintainNow(): Promise<void> {
+    if (!this.readOk || !this.lock.held) return;
+    this.bytesSinceMaintenance = 0;
+    const removed = new Set<string>();
+    if (this.retentionDays > 0) {
+      const cutoff = Date.now() - this.retentionDays * DAY;
+      for (const s of this.index.values()) {
+        if (s.startedAt >= cutoff) break;
+        if (s.state !== 'pending' && (s.endedAt ?? s.startedAt) < cutoff && this.refs.has(s.id)) removed.add(s.id);
+      }
+    }
+    const dropSegs = new Set<number>();
+    if (this.retentionBytes > 0) {
+      const sizes = new Map<number, number>();
+      let total = 0;
+      for (const n of await this.segmentNumbers()) {
+        const size = await stat(path.join(this.dir, segmentName(n))).then((s) => s.size, () => 0);
+        sizes.set(n, size);
+        total += size;
+      }
+      total += this.indexSize;
+      // Oldest segments go first (they hold the oldest records); the one being written stays.
+      const order = [...sizes.keys()].sort((a, b) => a - b);
+      for (const n of order) {
+        if (total <= this.retentionBytes) break;
+        if (n === this.activeSeg) {
+          // Everything left is in the active segment: seal it so the next write starts a new one
+          // and a later run can drop it.
+          const info = this.segs.get(n);
+          if (info && info.end > 0) { info.sealed = true; await this.closeSegment(); }
+          break;
+        }
+        dropSegs.add(n);
+        total -= sizes.get(n) ?? 0;
+      }
+      if (dropSegs.size) for (const [id, ref] of this.refs) if (dropSegs.has(ref.seg)) removed.add(id);
+    }
+    for (const id of removed) { this.index.remove(id); this.forget(id); }
+    const emptySegs = [...this.segs.entries()].filter(([n, info]) => info.live <= 0 && n !== this.activeSeg).map(([n]) => n);
+    const rewrite = removed.size > 0 || (this.deadLines > 1000 && this.deadLines > this.refs.size);
+    if (rewrite) await this.writeIndexFile(this.liveLines());
+    // Only after the index no longer points into them may segments go.
+    for (const n of new Set([...dropSegs, ...emptySegs])) {
+      if ((this.segs.get(n)?.live ?? 0) > 0) continue;
+      await this.removeSegmentFile(n);
+    }
+    if (removed.size) {
+      this.logger.info(`store: retention removed ${removed.size} records (older than ${this.retentionDays} days or over ${Math.round(this.retentionBytes / MB)} MB)`);
+      this.emitter.fire({ type: 'reset' });
+    }
+  }
+
+  private liveLines(): string[] {
+    const lines: string[] = [];
+    for (const s of this.index.values()) {
+      const ref = this.refs.get(s.id);
+      if (ref && s.state !== 'pending') lines.push(encodeRecordLine(s, ref));
+    }
+    return lines;
+  }
+
+  /** Replaces index.jsonl atomically (temp file, fsync, rename) with the given lines. */
+  private async writeIndexFile(lines: string[]): Promise<void> {
+    const tmp = `${this.indexPath}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    let size = 0;
+    try {
+      for (let i = 0; i < lines.length; i += 2000) {
+        const buf = Buffer.from(lines.slice(i, i + 2000).join('\n') + '\n');
+        await writeFully(fh, buf, size);
+        size += buf.length;
+      }
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    // Windows cannot rename over a file that is open: close ours first.
+    const old = this.indexFh;
+    this.indexFh = null;
+    this.writable = false;
+    if (old) await old.close().catch(() => undefined);
+    await rename(tmp, this.indexPath);
+    await this.syncDir();
+    this.indexSize = size;
+    this.deadLines = 0;
+    this.indexFh = await openRw(this.indexPath);
+    this.indexIno = (await this.indexFh.stat()).ino;
+    if (this.segFh) this.writable = true;
+  }
+
+  private async removeSegmentFile(n: number): Promise<void> {
+    try {
+      await rm(path.join(this.dir, segmentName(n)), { force: true });
+      this.segs.delete(n);
+    } catch (e) {
+      // Windows refuses while a reader has it open: the next maintenance run retries.
+      this.logger.debug(`store: could not remove ${segmentName(n)} yet: ${errorMessage(e)}`);
+    }
+  }
+
+  private async segmentNumbers(): Promise<number[]> {
+    try {
+      return (await readdir(this.dir))
+        .map((f) => SEGMENT_RE.exec(f))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => Number(m[1]))
+        .sort((a, b) => a - b);
+    } catch {
+      return [];
+    }
+  }
+
+  // ---- internals: reading bodies ---------------------------------------------------------------
+
+  private async readBlob(id: string): Promise<BodyBlob | undefined> {
+    const summary = this.index.get(id);
+    if (!summary) return undefined;
+    const mem = this.unwritten.get(id) ?? this.blobCache.get(id);
+    if (mem) return mem;
+    const ref = this.refs.get(id);
+    if (!ref) {
+      // In flight (or dropped while the disk failed): no bodies yet.
+      return { id, requestHeaders: summary.requestHeaders, responseHeaders: summary.responseHeaders, bodies: EMPTY_BODIES };
+    }
+    try {
+      const fh = await open(path.join(this.dir, segmentName(ref.seg)), 'r');
+      let text: string;
+      try {
+        const buf = Buffer.alloc(ref.len);
+        const { bytesRead } = await fh.read(buf, 0, ref.len, ref.off);
+        if (bytesRead !== ref.len) throw new Error(`short read (${bytesRead} of ${ref.len} bytes)`);
+        text = buf.toString('utf8');
+      } finally {
+        await fh.close();
+      }
+      const blob = decodeBlob(text);
+      if (blob.id !== id) throw new Error(`the bodies line belongs to ${blob.id}`);
+      // Only cache while the index still points where we read (a compaction or delete may have raced).
+      if (this.refs.get(id) === ref) this.cacheBlob(id, blob);
+      return blob;
+    } catch (e) {
+      this.logger.warn(`store: bodies of ${id} are unreadable (${errorMessage(e)}); showing the summary only`);
+      const lost = (size: number): RecordBodies['request'] => ({ kind: 'empty', size, truncated: size > 0 });
+      return { id, requestHeaders: {}, responseHeaders: {}, bodies: { request: lost(summary.requestBytes), response: lost(summary.responseBytes), streamEvents: null, reassembled: null } };
+    }
+  }
+
+  private cacheBlob(id: string, blob: BodyBlob): void {
+    this.blobCache.delete(id);
+    this.blobCache.set(id, blob);
+    while (this.blobCache.size > BLOB_CACHE) this.blobCache.delete(this.blobCache.keys().next().value as string);
+  }
+}
+
+function once(resolve: (ok: boolean) => void): (ok: boolean) => void {
+  let done = false;
+  return (ok) => { if (!done) { done = true; resolve(ok); } };
+}
+
+function makeInterner(): (s: string) => string {
+  const pool = new Map<string, string>();
+  return (s) => {
+    if (s.length > 200) return s;
+    const hit = pool.get(s);
+    if (hit !== undefined) return hit;
+    pool.set(s, s);
+    return s;
+  };
+}
