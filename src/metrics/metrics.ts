@@ -87,7 +87,8 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile: p must be within [0, 100], got ${p}`);
   const n = sorted.length;
   if (n === 0) return null;
-  const rank = Math.max(1, Math.ceil((p / 100) * n));
+  // p * n first: (p / 100) * n picks up float error (0.07 * 100 = 7.000000000000001 would round up a rank).
+  const rank = Math.max(1, Math.ceil((p * n) / 100));
   return sorted[Math.min(rank, n) - 1];
 }
 

@@ -230,6 +230,9 @@ export class PriceBook {
     }
     // Last resort: let the table pick the provider from the model id (e.g. 'claude-*' through a custom upstream).
     candidates.push({ providerId: undefined, modelId: model });
+    // The table's provider guess only knows model families (gpt-*, claude-*): an id such as
+    // 'text-embedding-3-small' in source code needs the first-party tables searched by name.
+    for (const pid of HOVER_PROVIDERS) if (pid !== provider) candidates.push({ providerId: pid, modelId: model });
     for (const c of candidates) {
       if (this.calc(c, ZERO_USAGE)) return c;
     }

@@ -145,14 +145,15 @@ function modelOf(body: unknown): string | null {
 /** Usage, response model and (for streams) the reassembled message for one exchange. Never throws. */
 export function extractUsage(input: UsageInput): UsageResult {
   try {
-    return extract(input);
+    return readUsage(input);
   } catch {
     // A bug here must not cost the record: the proxy still logs it, just without usage.
     return { usage: null, responseModel: null, reassembled: null };
   }
 }
 
-function extract(input: UsageInput): UsageResult {
+/** extractUsage without the safety net, so tests can prove that bad input alone never makes it throw. */
+export function readUsage(input: UsageInput): UsageResult {
   let shape = detectShape(input.path, input.provider);
   const events = input.streamEvents && input.streamEvents.length > 0 ? parseEvents(input.streamEvents) : null;
   if (shape === 'unknown') shape = guessShape(input.responseBody, events);
