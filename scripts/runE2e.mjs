@@ -89,6 +89,8 @@ function httpStatus(url) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Workbench chatter that says nothing about the extension: kept in the log file, not echoed.
+const NOISE = /^(Resolving connection token|Resolved connection token|Creating a socket|\[reconnection-grace-time\]|Updating additional builtin extensions cache|Ignoring fetching additional builtin extensions|\[Service Worker\]|\[AgentHost|\[AccountPolicyGate\]|Creation of workbench contribution)/;
 
 // ---- preflight: fail fast with a fix, not a stack trace ------------------------------------
 const chromiumPath = findChromium();
@@ -130,6 +132,8 @@ fs.writeFileSync(path.join(dirs.userData, 'User/settings.json'), JSON.stringify(
   'security.workspace.trust.enabled': false,
   'chat.disableAIFeatures': true,
   'window.commandCenter': false,
+  // The empty chat sidebar would take a third of every screenshot.
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 }, null, 2));
 const configYaml = path.join(tmp, 'config.yaml');
 fs.writeFileSync(configYaml, 'auth: none\ncert: false\n');
@@ -346,7 +350,7 @@ async function main() {
     const m = /^\s*(\d+) passed, (\d+) failed/m.exec(line);
     if (m) summary = { passed: Number(m[1]), failed: Number(m[2]) };
     extLog(line);
-    for (const l of line.split('\n')) console.log(`  ${type === 'error' ? '!' : ' '} ${l}`);
+    if (!NOISE.test(line)) for (const l of line.split('\n')) console.log(`  ${type === 'error' ? '!' : ' '} ${l}`);
   });
   await p.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
   p.on('pageerror', (e) => browserLog(`[pageerror] ${String(e).slice(0, 500)}`));
