@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import OpenAI from 'openai';
-import type { LensServices } from '../../../src/host/services';
+import type { LensTestApi } from '../../../src/host/testApi';
 import { startMockUpstream } from '../../support/mockUpstream';
 import type { MockUpstream } from '../../support/mockUpstream';
 import { hasUiControl, screenshot, uiText, waitFor } from '../support/ui';
@@ -24,13 +24,6 @@ const BRIEF_COMMANDS = [
   'llmLens.clearLogs', 'llmLens.filterRequests', 'llmLens.clearFilter', 'llmLens.setHeliconeApiKey', 'llmLens.showLog',
   'llmLens.refreshComparison', 'llmLens.openCompare',
 ];
-
-/** What this suite reads from activate()'s return value (src/host/testApi.ts has the full shape). */
-interface SmokeApi {
-  readonly services: LensServices;
-  /** activate() call to return, ms, measured by the extension itself. */
-  readonly activationMs: number;
-}
 
 interface ContributedCommand { command: string; title: string; category?: string }
 
@@ -50,13 +43,13 @@ function portAccepts(port: number): Promise<boolean> {
 }
 
 describe('smoke: LLM Lens in a real VS Code', function () {
-  let ext: vscode.Extension<SmokeApi>;
-  let api: SmokeApi;
+  let ext: vscode.Extension<LensTestApi>;
+  let api: LensTestApi;
   let mock: MockUpstream | undefined;
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('llmLens');
 
   before(async function () {
-    const found = vscode.extensions.getExtension<SmokeApi>(EXTENSION_ID);
+    const found = vscode.extensions.getExtension<LensTestApi>(EXTENSION_ID);
     assert.ok(found, `extension ${EXTENSION_ID} is not installed`);
     ext = found;
   });
