@@ -8,7 +8,7 @@ export function formatCost(usd: number | null | undefined): string {
   if (usd === 0) return '$0';
   const abs = Math.abs(usd);
   const sign = usd < 0 ? '-' : '';
-  if (abs < 0.0001) return `${sign}<$0.0001`;
+  if (abs < 0.000001) return `${sign}<$0.000001`;
   // A single call costs fractions of a cent: two significant digits are what a reader compares.
   if (abs < 0.01) return `${sign}$${Number(abs.toPrecision(2))}`;
   if (abs < 1) return `${sign}$${abs.toFixed(abs < 0.1 ? 4 : 3).replace(/0+$/, '').replace(/\.$/, '')}`;

@@ -26,6 +26,11 @@ export const Commands = {
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
+/** Commands registered for the UI's own use (status bar click), not contributed to the palette. */
+export const InternalCommands = {
+  statusBarMenu: 'llmLens.proxyStatusMenu',
+} as const;
+
 /** View container and view ids (package.json contributes.viewsContainers / views). */
 export const Views = {
   container: 'llmLens',

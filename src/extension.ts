@@ -1,0 +1,83 @@
+// activate() only wires: logger -> settings -> store -> price book -> proxy controller -> one
+// registerX(context, services) per feature. Everything slow (reading the log, loading the price
+// table, starting the proxy) happens after it returns, so activation stays cheap.
+import { performance } from 'node:perf_hooks';
+import * as vscode from 'vscode';
+import { errorMessage } from './core/errors';
+import { registerCommands } from './host/commands';
+import { ContextKeys } from './host/constants';
+import { createChannelLogger } from './host/logger';
+import { LensProxyController } from './host/proxyController';
+import type { LensServices } from './host/services';
+import { VsCodeSettingsReader } from './host/settingsReader';
+import { createTestApi, type LensTestApi } from './host/testApi';
+import { PriceBook } from './pricing/priceBook';
+import { bodyCapBytes, type Settings } from './settings/settings';
+import { RecordStore } from './store/recordStore';
+import { registerHovers } from './views/hovers';
+import { registerSessionTree } from './views/sessionTree';
+import { registerRequestPanels, requestPanels } from './webviews/requestPanel';
+import { registerSessionPanels, sessionPanels } from './webviews/sessionPanel';
+
+let running: { proxy: LensProxyController; store: RecordStore } | undefined;
+
+function priceBookFor(s: Settings): PriceBook {
+  return new PriceBook({ overrides: s.priceOverrides, freeProviders: s.freeProviders });
+}
+
+export function activate(context: vscode.ExtensionContext): LensTestApi {
+  const t0 = performance.now();
+  const logger = createChannelLogger();
+  context.subscriptions.push(logger);
+  const settings = new VsCodeSettingsReader(logger);
+  context.subscriptions.push(settings);
+  const s = settings.current();
+
+  // History is visible with the proxy off: the store opens now and reads the log in the background.
+  const store = new RecordStore({
+    dataDir: context.globalStorageUri.fsPath,
+    logger,
+    bodyCapBytes: bodyCapBytes(s),
+    retentionDays: s.retentionDays,
+    retentionMb: s.retentionMb,
+  });
+  const storeReady = store.load().then(
+    () => {
+      const st = store.loadStats;
+      logger.info(`Loaded ${st.records} logged requests in ${Math.round(st.ms)} ms${st.corruptLines ? ` (${st.corruptLines} damaged lines skipped)` : ''}`);
+    },
+    (e: unknown) => { logger.error(`Could not read the request log: ${errorMessage(e)}`); },
+  ).finally(() => void vscode.commands.executeCommand('setContext', ContextKeys.storeLoaded, true));
+
+  let priceBook = priceBookFor(s);
+  const proxy = new LensProxyController({ context, logger, store, storeReady, priceBook: () => priceBook, settings });
+  context.subscriptions.push(proxy, settings.onDidChange((next) => { priceBook = priceBookFor(next); }));
+
+  const services: LensServices = {
+    context, logger, store, proxy, settings,
+    get priceBook() { return priceBook; },
+  };
+
+  void vscode.commands.executeCommand('setContext', ContextKeys.proxyState, proxy.state);
+  const tree = registerSessionTree(context, services);
+  const hovers = registerHovers(context, services);
+  registerCommands(context, { services, tree, showLog: () => logger.show() });
+  registerRequestPanels(context, services);
+  registerSessionPanels(context, services);
+
+  running = { proxy, store };
+  if (s.autoStart) setTimeout(() => void proxy.start(), 0);
+
+  const activationMs = performance.now() - t0;
+  logger.info(`Activated in ${activationMs.toFixed(1)} ms`);
+  return createTestApi({ services, tree, hovers, activationMs, storeReady, panels: { request: requestPanels, session: sessionPanels } });
+}
+
+/** Stops the proxy (no port left open) and flushes the log before the extension host exits. */
+export async function deactivate(): Promise<void> {
+  const r = running;
+  running = undefined;
+  if (!r) return;
+  await r.proxy.stop();
+  await r.store.close();
+}
