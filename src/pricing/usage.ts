@@ -20,6 +20,8 @@ export interface UsageResult {
   responseModel: string | null;
   /** For streams: the final object in the non-streamed response shape; null otherwise. */
   reassembled: unknown | null;
+  /** Set when usage could not be read or estimated for a reason worth showing on the record. */
+  warning?: string;
 }
 
 export type ApiShape = 'openai-chat' | 'openai-completions' | 'openai-responses' | 'openai-embeddings' | 'anthropic-messages' | 'unknown';
@@ -196,7 +198,8 @@ export function readUsage(input: UsageInput): UsageResult {
       break;
   }
   if (!usage && shape !== 'openai-embeddings' && shape !== 'unknown') {
-    usage = estimate(input.requestBody, outputText(shape, body), shape);
+    const est = estimate(input.requestBody, outputText(shape, body), shape);
+    return { usage: est.usage, responseModel, reassembled: null, ...(est.warning ? { warning: est.warning } : {}) };
   }
   return { usage, responseModel, reassembled: null };
 }
@@ -499,26 +502,32 @@ const TOKENS_PER_MESSAGE = 3;
 const TOKENS_PER_NAME = 1;
 const REPLY_PRIMING = 3;
 
-function estimate(requestBody: unknown, output: string | null, shape: ApiShape): Usage | null {
-  if (!output) return null; // nothing generated: nothing to bill, and no evidence of a completed call
+export const NO_TOKENIZER_WARNING = 'no usage reported and the token counter (tokenizer.js beside the bundle) is missing: tokens not estimated';
+
+function estimate(requestBody: unknown, output: string | null, shape: ApiShape): { usage: Usage | null; warning?: string } {
+  if (!output) return { usage: null }; // nothing generated: nothing to bill, and no evidence of a completed call
   const count = loadCounter();
-  if (!count) return null;
+  // A packaging mistake, not bad input: say so on the record instead of silently losing the cost.
+  if (!count) return { usage: null, warning: NO_TOKENIZER_WARNING };
   const prompt = estimatePrompt(requestBody, shape, count);
   const completion = count(output);
   return {
-    promptTokens: prompt,
-    completionTokens: completion,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    reasoningTokens: 0,
-    totalTokens: prompt + completion,
-    estimated: true,
+    usage: {
+      promptTokens: prompt,
+      completionTokens: completion,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+      totalTokens: prompt + completion,
+      estimated: true,
+    },
   };
 }
 
 function withEstimate(r: UsageResult, input: UsageInput, shape: ApiShape): UsageResult {
   if (r.usage || !r.reassembled) return r;
-  return { ...r, usage: estimate(input.requestBody, outputText(shape, r.reassembled), shape) };
+  const est = estimate(input.requestBody, outputText(shape, r.reassembled), shape);
+  return { ...r, usage: est.usage, ...(est.warning ? { warning: est.warning } : {}) };
 }
 
 /** Text of every content part we can read (strings, {text}, {type:'text'|'input_text'|'output_text'}); images etc. are skipped. */

@@ -3,8 +3,12 @@
 // Expected token counts are computed by hand from the fixtures; estimates use cl100k_base, where
 // every word in the texts below is one token (checked in the 'estimates' block).
 import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { build } from 'esbuild';
 import fc from 'fast-check';
-import { detectShape, estimatorEncoding, extractUsage, isContentEvent, readUsage } from '../../src/pricing/usage';
+import { NO_TOKENIZER_WARNING, detectShape, estimatorEncoding, extractUsage, isContentEvent, readUsage } from '../../src/pricing/usage';
 import type { UsageInput } from '../../src/pricing/usage';
 import type { StreamEvent, Usage } from '../../src/core/types';
 
@@ -470,5 +474,46 @@ describe('detectShape', () => {
       ['/v1/models', 'unknown'],
     ];
     for (const [p, want] of cases) assert.equal(detectShape(p), want, p);
+  });
+});
+
+// The tokenizer's table must stay out of the main bundles and be found beside them at run time:
+// bundle usage.ts the way esbuild.mjs bundles the extension, then run the bundle with and without
+// dist/tokenizer.js next to it.
+describe('usage: packaging of the token counter', function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(tmpdir(), 'lens-usage-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const noUsageStream = (): UsageInput => input({
+    path: '/v1/chat/completions',
+    requestBody: { messages: [{ role: 'user', content: 'Say hello world' }] },
+    streamEvents: sse([[null, { object: 'chat.completion.chunk', model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'Hello world' } }] }]]),
+  });
+  const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, logLevel: 'silent' } as const;
+  const load = (file: string): typeof import('../../src/pricing/usage') => {
+    delete require.cache[require.resolve(file)];
+    return require(file) as typeof import('../../src/pricing/usage');
+  };
+
+  it('leaves the BPE table out of the bundle and says so on the record when tokenizer.js is missing', async () => {
+    const out = path.join(dir, 'usage.js');
+    const res = await build({ ...node, entryPoints: [path.resolve(__dirname, '../../src/pricing/usage.ts')], outfile: out, metafile: true });
+    const inputs = Object.keys(res.metafile.inputs);
+    assert.deepEqual(inputs.filter((f) => f.includes('gpt-tokenizer') || f.includes('tokenizerEntry')), []);
+    // zod is most of what remains; the ~1 MB table would more than double it.
+    assert.ok(statSync(out).size < 700_000, `usage bundle is ${statSync(out).size} bytes`);
+    const r = load(out).extractUsage(noUsageStream());
+    assert.equal(r.usage, null);
+    assert.equal(r.warning, NO_TOKENIZER_WARNING);
+  });
+
+  it('loads dist/tokenizer.js beside the bundle and estimates exactly as from source', async () => {
+    await build({ ...node, entryPoints: { tokenizer: path.resolve(__dirname, '../../src/pricing/tokenizerEntry.ts') }, outdir: dir });
+    const bundled = load(path.join(dir, 'usage.js')).extractUsage(noUsageStream());
+    assert.deepEqual(bundled.usage, usage({ promptTokens: 10, completionTokens: 2, totalTokens: 12, estimated: true }));
+    assert.equal(bundled.warning, undefined);
+    assert.deepEqual(bundled.usage, extractUsage(noUsageStream()).usage);
   });
 });
