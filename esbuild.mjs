@@ -52,7 +52,8 @@ const builds = {
   },
   webviews: Object.keys(webviewEntries).length > 0 && {
     ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: webviewEntries, outdir: 'media/dist',
-    loader: { '.css': 'css' },
+    // .ttf: the codicon font imported by the bundles' CSS, emitted beside them in media/dist.
+    loader: { '.css': 'css', '.ttf': 'file' },
   },
   // Test code is never shipped: always readable, with inline sources for stack traces. Left out of
   // --production builds (packaging needs only what users run).

@@ -1,0 +1,19 @@
+// One-line descriptions of a record, shared by the panel host (tab titles) and the browser views.
+import type { RecordSummary } from '../../core/types';
+
+export function modelOf(s: RecordSummary): string {
+  return s.responseModel ?? s.requestModel ?? (s.kind === 'custom' ? 'custom step' : 'unknown model');
+}
+
+/** "200", "pending", "429 · upstream_status", "200 · cache hit". */
+export function statusText(s: RecordSummary): string {
+  if (s.state === 'pending') return 'pending';
+  if (s.state === 'error') return [s.status ?? null, s.error?.kind ?? 'error'].filter((x) => x !== null).join(' · ');
+  if (s.cache?.hit) return `${s.status ?? 200} · cache hit`;
+  return String(s.status ?? 'ok');
+}
+
+/** The request panel's tab title: "gpt-4o-mini · 200". */
+export function requestTitle(s: RecordSummary): string {
+  return `${modelOf(s)} · ${statusText(s)}`;
+}
