@@ -51,7 +51,7 @@ function row(over: Partial<HeliconeRow> = {}): HeliconeRow {
   };
 }
 
-const rmt = (field: string, ops: Record<string, unknown>): unknown => ({ request_response_rmt: { [field]: ops } });
+const rmt = (field: string, ops: unknown): unknown => ({ request_response_rmt: { [field]: ops } });
 const prop = (name: string, ops: Record<string, unknown>): unknown => ({ request_response_rmt: { properties: { [name]: ops } } });
 
 function errorOf(tree: unknown): FilterError {
