@@ -83,6 +83,7 @@ export class PriceBook {
   private readonly free: Set<string>;
   private readonly matches = new Map<string, Match | null>();
   private known: string[] | null = null;
+  private readonly listCache = new Map<string, { hour: number; price: PriceInfo | null }>();
 
   constructor(opts: PriceBookOptions = {}) {
     const compiled: CompiledOverride[] = [];
@@ -141,8 +142,12 @@ export class PriceBook {
     const o = this.findOverride(model, provider ?? null);
     if (o) return overridePrice(o);
     const m = this.match(model, provider ?? null);
-    const calc = m ? this.calc(m, ZERO_USAGE) : null;
-    return calc ? tablePrice(calc, 0) : null;
+    return m ? this.tableListPrice(m) : null;
+  }
+
+  /** Loads the price table now (~100 ms, once) so that the first proxied request does not pay for it. */
+  preload(): void {
+    genai();
   }
 
   /**
@@ -182,9 +187,12 @@ export class PriceBook {
     const out: Array<{ model: string; price: PriceInfo; blend: number }> = [];
     for (const cand of p?.models ?? []) {
       if (cand.deprecated || cand.id === self || !isCallableId(cand.id) || NOT_CHAT.test(cand.id)) continue;
-      const calc = this.calc({ providerId: pid, modelId: cand.id }, ZERO_USAGE);
-      if (!calc || calc.model.id !== cand.id) continue;
-      const price = tablePrice(calc, 0);
+      // Plain price records are read directly (a full calcPrice per model made this ~60 ms for OpenAI);
+      // date- or time-bound ones go through the table to pick the price in force now.
+      const price = Array.isArray(cand.prices)
+        ? this.tableListPrice({ providerId: pid, modelId: cand.id })
+        : priceInfo(cand.prices, pid, cand.id, 0);
+      if (!price || price.matchedModel !== cand.id) continue;
       const b = blended(price);
       if (b === null || b <= 0 || b >= currentBlend) continue;
       out.push({ model: cand.id, price, blend: b });
@@ -239,6 +247,21 @@ export class PriceBook {
     return null;
   }
 
+  /**
+   * List price of a matched model, cached per hour: hovers ask for the same few models on every
+   * mouse move, and prices bound to dates or times of day can only change on such boundaries.
+   */
+  private tableListPrice(m: Match): PriceInfo | null {
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const key = `${m.providerId ?? ''}\u0000${m.modelId}`;
+    const hit = this.listCache.get(key);
+    if (hit && hit.hour === hour) return hit.price;
+    const calc = this.calc(m, ZERO_USAGE);
+    const price = calc ? tablePrice(calc, 0) : null;
+    this.listCache.set(key, { hour, price });
+    return price;
+  }
+
   private calc(m: Match, usage: Record<string, number>, when?: Date): PriceCalculation | null {
     const opts: { providerId?: string; timestamp?: Date } = {};
     if (m.providerId) opts.providerId = m.providerId;
@@ -268,14 +291,17 @@ function tier(v: ModelPrice[string], inputTokens: number): number | null {
 }
 
 function tablePrice(calc: PriceCalculation, inputTokens: number): PriceInfo {
-  const mp = calc.model_price;
+  return priceInfo(calc.model_price, calc.provider.id, calc.model.id, inputTokens);
+}
+
+function priceInfo(mp: ModelPrice, providerId: string, modelId: string, inputTokens: number): PriceInfo {
   return {
     inputPerM: tier(mp.input_mtok, inputTokens),
     cachedInputPerM: tier(mp.cache_read_mtok, inputTokens),
     cacheWritePerM: tier(mp.cache_write_mtok, inputTokens),
     outputPerM: tier(mp.output_mtok, inputTokens),
-    source: `genai-prices ${GENAI_PRICES_VERSION} (${calc.provider.id}/${calc.model.id})`,
-    matchedModel: calc.model.id,
+    source: `genai-prices ${GENAI_PRICES_VERSION} (${providerId}/${modelId})`,
+    matchedModel: modelId,
   };
 }
 

@@ -246,6 +246,8 @@ describe('costFor and cheaper alternatives', () => {
       assert.doesNotMatch(a.model, /embed|whisper|tts|image|audio|realtime|moderation/);
       assert.notEqual(a.model, 'gpt-4o');
     }
+    // Alternatives read plain price records directly: the same prices the table gives for each.
+    for (const a of alts) assert.deepEqual(a.price, book.listPrice(a.model, 'openai'), a.model);
     assert.equal(book.cheaperAlternatives('gpt-4o', 'openai').length, 3);
     assert.equal(book.cheaperAlternatives('gpt-4o', 'openai', 1).length, 1);
   });
