@@ -11,7 +11,8 @@ export function formatCost(usd: number | null | undefined): string {
   if (abs < 0.000001) return `${sign}<$0.000001`;
   // A single call costs fractions of a cent: two significant digits are what a reader compares.
   if (abs < 0.01) return `${sign}$${Number(abs.toPrecision(2))}`;
-  if (abs < 1) return `${sign}$${abs.toFixed(abs < 0.1 ? 4 : 3).replace(/0+$/, '').replace(/\.$/, '')}`;
+  // Up to 4 decimals below a dime, 3 below a dollar, trailing zeros dropped but never below cents.
+  if (abs < 1) return `${sign}$${abs.toFixed(abs < 0.1 ? 4 : 3).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
   if (abs < 1000) return `${sign}$${abs.toFixed(2)}`;
   return `${sign}$${Math.round(abs).toLocaleString('en-US')}`;
 }
@@ -61,7 +62,11 @@ export function formatCount(n: number): string {
 export function formatPricePerM(usd: number | null | undefined): string {
   if (usd === null || usd === undefined || !Number.isFinite(usd)) return '—';
   if (usd === 0) return '$0';
-  return `$${usd >= 1 ? usd.toFixed(2).replace(/\.00$/, '') : Number(usd.toPrecision(3))}`;
+  if (usd >= 1) return `$${usd.toFixed(2).replace(/\.00$/, '')}`;
+  // Cents keep two decimals ("$0.60"), smaller prices their significant digits ("$0.075").
+  const text = String(Number(usd.toPrecision(3)));
+  const decimals = text.split('.')[1]?.length ?? 0;
+  return `$${decimals < 2 ? usd.toFixed(2) : text}`;
 }
 
 /** "5 %", "0.4 %", "12.5 %". */

@@ -1,6 +1,6 @@
 // What activate() returns: the hooks the e2e suites (and other extensions' tests) use to reach
 // the running extension without scraping the UI for facts the UI does not show.
-import type { HoverEngine } from '../views/hovers';
+import type { HoverEngine } from '../views/hoverEngine';
 import type { SessionTreeHandle } from '../views/sessionTree';
 import type { TreeNode } from '../views/sessionTreeModel';
 import type { LensServices } from './services';

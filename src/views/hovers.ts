@@ -3,48 +3,12 @@
 // session name or a session path, the stats of the requests carrying it. Answers come from the
 // HoverIndex (kept current from store events) and the price book's in-memory table.
 import * as vscode from 'vscode';
-import type { Usage } from '../core/types';
 import type { LensServices } from '../host/services';
-import { costFor } from '../pricing/priceBook';
+import { createHoverEngine, type HoverEngine } from './hoverEngine';
 import { HoverIndex } from './hoverIndex';
-import { findStringLiteral, isCandidate, modelHoverMarkdown, valueHoverMarkdown, type Alternative } from './hoverText';
+import { findStringLiteral } from './hoverText';
 
 export const HOVER_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact', 'python', 'plaintext'] as const;
-
-export interface HoverEngine {
-  readonly index: HoverIndex;
-  /** The hover markdown for a string value, or undefined when it is nothing we know. */
-  markdownFor(value: string): string | undefined;
-}
-
-/** Builds the hover text; separate from the provider so the perf script and tests call it directly. */
-export function createHoverEngine(services: Pick<LensServices, 'priceBook' | 'settings'>, index: HoverIndex): HoverEngine {
-  return {
-    index,
-    markdownFor(value: string): string | undefined {
-      if (!isCandidate(value)) return undefined;
-      const s = services.settings.current();
-      const book = services.priceBook;
-      const stats = index.modelStats(value);
-      // A model string usually has no spaces; skip the table lookup for prose.
-      const price = /\s/.test(value) ? null : book.listPrice(value, stats?.provider ?? undefined);
-      if (price || stats) {
-        const alternatives: Alternative[] = [];
-        let baselineUsd: number | null = null;
-        const usage: Usage | null = stats && stats.usage.totalTokens > 0 ? stats.usage : null;
-        if (price) {
-          if (usage) baselineUsd = costFor(price, usage).totalUsd;
-          for (const alt of book.cheaperAlternatives(value, stats?.provider ?? undefined, 2)) {
-            alternatives.push({ ...alt, costUsd: usage ? costFor(alt.price, usage).totalUsd : 0 });
-          }
-        }
-        return modelHoverMarkdown({ model: value, provider: stats?.provider ?? null, price, stats, baselineUsd, alternatives, devEnvironment: s.devEnvironment });
-      }
-      const matches = index.valueStats(value);
-      return matches.length ? valueHoverMarkdown(value, matches) : undefined;
-    },
-  };
-}
 
 export function registerHovers(context: vscode.ExtensionContext, services: LensServices): HoverEngine {
   const initial = services.settings.current();
