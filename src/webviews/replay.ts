@@ -43,7 +43,7 @@ async function resolveKey(services: LensServices, provider: string): Promise<{ k
 async function ensureProxy(services: LensServices): Promise<string> {
   if (services.proxy.state === 'running' && services.proxy.url) return services.proxy.url;
   const start = 'Start Proxy';
-  const pick = await vscode.window.showInformationMessage('LLM Lens: the proxy is stopped. A replay goes through it so that it is logged.', start);
+  const pick = await vscode.window.showInformationMessage('LLM Lens: the proxy is stopped.', { modal: true, detail: 'A replay goes through the proxy so that it is logged like any other request.' }, start);
   if (pick !== start) throw new Error('replay cancelled: the proxy is stopped');
   if (!(await services.proxy.start()) || !services.proxy.url) throw new Error('the proxy could not start');
   return services.proxy.url;

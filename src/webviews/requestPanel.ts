@@ -6,9 +6,9 @@ import type { StoreChange } from '../core/store';
 import type { RecordBodies, StoredBody } from '../core/types';
 import { Commands, WebviewTypes } from '../host/constants';
 import type { LensServices } from '../host/services';
-import { toCurl } from '../store/export';
 import { requestTitle, modelOf } from './app/summaryText';
 import { requestIdFromArg } from './commandArgs';
+import { panelOptions } from './html';
 import { Debouncer, PanelHost } from './panelHost';
 import { isRequestPanelState } from './protocol';
 import type { CopyTarget, RecordPayload, WebviewToHost } from './protocol';
@@ -81,15 +81,10 @@ class RequestPanel extends PanelHost {
       case 'copy':
         await this.copy(msg.what, msg.text);
         return;
-      case 'copyCurl': {
-        const record = await this.services.store.getRecord(this.recordId);
-        if (!record) throw new Error(`request ${this.recordId} is not in the log`);
-        const s = this.services.settings.current();
-        const baseUrl = this.services.proxy.url ?? `http://${s.host}:${s.port}`;
-        await vscode.env.clipboard.writeText(toCurl(record, { baseUrl }));
-        vscode.window.setStatusBarMessage('$(check) LLM Lens: cURL command copied (API key as a placeholder)', 3000);
+      case 'copyCurl':
+        // One implementation of the cURL copy (the tree's context menu uses the same command).
+        await vscode.commands.executeCommand(Commands.copyAsCurl, this.recordId);
         return;
-      }
       case 'request': {
         const source = this.services.store.get(this.recordId);
         try {
@@ -143,7 +138,7 @@ export class RequestPanels implements vscode.Disposable {
       const s = this.services.store.get(recordId);
       const panel = vscode.window.createWebviewPanel(WebviewTypes.request, s ? requestTitle(s) : `Request ${recordId.slice(0, 8)}`,
         { viewColumn: vscode.ViewColumn.Active, preserveFocus: opts.preserveFocus ?? false },
-        { enableScripts: true, enableFindWidget: true });
+        panelOptions(this.services.context.extensionUri));
       p = this.adopt(panel, recordId);
     }
     if (opts.replay) p.showReplay();

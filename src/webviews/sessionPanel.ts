@@ -6,6 +6,7 @@ import type { StoreChange } from '../core/store';
 import { Commands, WebviewTypes } from '../host/constants';
 import type { LensServices } from '../host/services';
 import { sessionIdFromArg } from './commandArgs';
+import { panelOptions } from './html';
 import { Debouncer, PanelHost } from './panelHost';
 import { isSessionPanelState } from './protocol';
 import type { SessionPayload, WebviewToHost } from './protocol';
@@ -77,7 +78,7 @@ export class SessionPanels implements vscode.Disposable {
       return p.panel;
     }
     const panel = vscode.window.createWebviewPanel(WebviewTypes.session, sessionTitle(this.services, sessionId), vscode.ViewColumn.Active,
-      { enableScripts: true, enableFindWidget: true });
+      panelOptions(this.services.context.extensionUri));
     p = this.adopt(panel, sessionId);
     return p.panel;
   }
