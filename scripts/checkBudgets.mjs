@@ -95,6 +95,8 @@ if (!fs.existsSync(vsixPath)) {
     if (!minified) fail('extension bundle', `${where} (${kb(bundle.size)}) is not a production build: package with \`npm run package\``);
     else check('extension bundle', kb(bundle.size), kb(BUDGET.bundleBytes), bundle.size <= BUDGET.bundleBytes, `${where}, minified`);
   }
+  const lazy = entries.filter((e) => /^extension\/dist\/.*\.js$/.test(e.name) && e.name !== mainName);
+  if (lazy.length) console.log(`[budgets] loaded lazily beside the bundle (not part of activation): ${lazy.map((e) => `${e.name.replace(/^extension\//, '')} ${kb(e.size)}`).join(', ')}`);
   const forbidden = entries.filter((e) => /^extension\/(src|test|scripts|bench|node_modules|\.e2e-tools|\.e2e-out|out)\/|\.map$|\.ts$|\.vsix$/.test(e.name) && !e.name.endsWith('.d.ts'));
   if (forbidden.length) fail('.vsix contents', `should not ship: ${forbidden.slice(0, 8).map((e) => e.name).join(', ')}${forbidden.length > 8 ? ', ...' : ''}`);
   else check('.vsix contents', `${entries.length} files`, 'no sources/tests/maps', true);
