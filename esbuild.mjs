@@ -50,6 +50,11 @@ const builds = {
   cli: existsSync('src/cli.ts') && {
     ...nodeTarget, entryPoints: { cli: 'src/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' },
   },
+  // Lazily required by the pricing code (see src/pricing/*Entry.ts): big tables that activation
+  // never needs stay out of extension.js and cli.js, and load on the first priced record.
+  tables: (existsSync('src/extension.ts') || existsSync('src/cli.ts')) && {
+    ...nodeTarget, entryPoints: { tokenizer: 'src/pricing/tokenizerEntry.ts', prices: 'src/pricing/pricesEntry.ts' }, outdir: 'dist',
+  },
   webviews: Object.keys(webviewEntries).length > 0 && {
     ...common, platform: 'browser', format: 'iife', target: 'es2022', entryPoints: webviewEntries, outdir: 'media/dist',
     // .ttf: the codicon font imported by the bundles' CSS, emitted beside them in media/dist.
@@ -65,7 +70,9 @@ const builds = {
   },
 };
 
-const selected = Object.entries(builds).filter(([name, cfg]) => cfg && (!only || only === name));
+// --only extension|cli also builds the tables they load at run time.
+const wanted = (name) => !only || only === name || (name === 'tables' && (only === 'extension' || only === 'cli'));
+const selected = Object.entries(builds).filter(([name, cfg]) => cfg && wanted(name));
 if (watch) {
   for (const [, cfg] of selected) await (await esbuild.context(cfg)).watch();
   console.log('[esbuild] watching', selected.map(([n]) => n).join(', '));

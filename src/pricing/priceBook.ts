@@ -4,6 +4,7 @@
 //
 // No network, ever: the package only fetches when updatePrices() is set up, and we never call it.
 // Prices therefore change when the package is upgraded (GENAI_PRICES_VERSION names the data).
+import * as path from 'node:path';
 import { z } from 'zod';
 import type { CostBreakdown, PriceInfo, Usage } from '../core/types';
 
@@ -65,11 +66,26 @@ const BLEND_INPUT = 3;
 const BLEND_OUTPUT = 1;
 
 let lib: GenaiPrices | undefined;
-/** Loaded on first use: the table is ~480 KB of JavaScript that activation does not need. */
+/**
+ * Loaded on first use: the table is ~480 KB of JavaScript that activation does not need. In the
+ * bundles it is a separate file beside extension.js / cli.js (dist/prices.js, built from
+ * pricesEntry.ts); from source (tests, tsx) it is pricesEntry.ts itself. The specifiers are not
+ * literals on purpose, so that esbuild leaves the table out of the main bundle.
+ */
 function genai(): GenaiPrices {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  lib ??= require('@pydantic/genai-prices') as GenaiPrices;
-  return lib;
+  if (lib) return lib;
+  const tried: string[] = [];
+  for (const candidate of [path.join(__dirname, 'prices.js'), path.join(__dirname, 'pricesEntry')]) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require(candidate) as Partial<GenaiPrices>;
+      if (typeof mod.calcPrice === 'function') return (lib = mod as GenaiPrices);
+    } catch (e) {
+      tried.push(`${candidate}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  // A packaging bug, not a user error: say exactly what is missing rather than price everything at null silently.
+  throw new Error(`LLM Lens price table not found (${tried.join('; ')})`);
 }
 
 interface Match { providerId: string | undefined; modelId: string }
