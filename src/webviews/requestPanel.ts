@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors';
 import type { StoreChange } from '../core/store';
-import type { RecordBodies, StoredBody } from '../core/types';
+import type { RecordBodies, RecordSummary, StoredBody } from '../core/types';
 import { Commands, WebviewTypes } from '../host/constants';
 import type { LensServices } from '../host/services';
 import { requestTitle, modelOf } from './app/summaryText';
@@ -50,17 +50,24 @@ class RequestPanel extends PanelHost {
     }
     let bodies: RecordBodies | null = null;
     let bodiesError: string | null = null;
+    let headers: Pick<RecordSummary, 'requestHeaders' | 'responseHeaders'> | null = null;
     if (summary.state !== 'pending') {
       try {
-        bodies = (await this.services.store.getBodies(this.recordId)) ?? null;
-        if (!bodies) bodiesError = 'The bodies of this request are not in the log.';
+        // The store keeps headers beside the bodies, not in its in-memory summaries.
+        const record = await this.services.store.getRecord(this.recordId);
+        if (record) {
+          bodies = record.bodies;
+          headers = { requestHeaders: record.requestHeaders, responseHeaders: record.responseHeaders };
+        } else {
+          bodiesError = 'The bodies of this request are not in the log.';
+        }
       } catch (err) {
         bodiesError = `The bodies of this request could not be read: ${errorMessage(err)}`;
       }
     }
     // A newer refresh started while this one read the disk: let it win.
     if (seq !== this.seq || this.isDisposed) return;
-    const latest = this.services.store.get(this.recordId) ?? summary;
+    const latest = { ...(this.services.store.get(this.recordId) ?? summary), ...headers };
     this.lastPayload = { summary: latest, bodies, bodiesError, proxyUrl: this.services.proxy.url };
     this.panel.title = requestTitle(latest);
     this.post({ type: 'record', payload: this.lastPayload });
@@ -86,8 +93,9 @@ class RequestPanel extends PanelHost {
         await vscode.commands.executeCommand(Commands.copyAsCurl, this.recordId);
         return;
       case 'request': {
-        const source = this.services.store.get(this.recordId);
         try {
+          // The full record: the summary alone has no headers to replay.
+          const source = await this.services.store.getRecord(this.recordId);
           if (!source) throw new Error(`request ${this.recordId} is no longer in the log`);
           const result = await replayRequest(this.services, source, msg.params.body, (id) => this.panels.open(id, { preserveFocus: false }));
           this.post({ type: 'reply', reqId: msg.reqId, method: 'replay', ok: true, result });

@@ -1,7 +1,17 @@
 import * as assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { request } from 'undici';
+import { RecordingLogger } from '../../src/core/logger';
+import { startLensRuntime } from '../../src/proxy/runtime';
+import type { LensRuntime } from '../../src/proxy/runtime';
 import type { RecordSummary } from '../../src/core/types';
 import { requestIdFromArg, sessionIdFromArg } from '../../src/webviews/commandArgs';
 import { checkReplayBody, envVarForProvider, planReplay, withKey } from '../../src/webviews/replayPlan';
+import { startMockUpstream } from '../support/mockUpstream';
+import type { MockUpstream } from '../support/mockUpstream';
 import { makeRecord } from '../support/records';
 
 function summary(over: Partial<RecordSummary> = {}): RecordSummary {
@@ -88,3 +98,68 @@ describe('command arguments', () => {
     assert.equal(sessionIdFromArg({ requestId: 'unknown' }, store), undefined);
   });
 });
+
+describe('replay plan against the real proxy and store', function () {
+  // The plan's promises, checked on the real parts: the proxy takes Helicone-Request-Id as the new
+  // record's id (so the panel can follow the replay), records Replay-Of, forwards the filled-in key
+  // upstream, and stores it nowhere.
+  let dataDir = '';
+  let runtime: LensRuntime | undefined;
+  let mock: MockUpstream | undefined;
+
+  afterEach(async () => {
+    await runtime?.close();
+    await mock?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('logs the replay under the planned id, linked to the original, with the key forwarded but not stored', async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'lens-replay-'));
+    mock = await startMockUpstream();
+    runtime = await startLensRuntime({ dataDir, logger: new RecordingLogger(), port: 0, upstreams: { openai: mock.url } });
+    const proxyUrl = runtime.proxy.url;
+
+    // The original, as an SDK sends it.
+    const originalKey = 'sk-original-aaaaaaaaaaaaaaaaaaaa';
+    const first = await request(`${proxyUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${originalKey}`, 'Helicone-Session-Id': 'sess-r', 'Helicone-Property-App': 'demo', 'Helicone-Cache-Enabled': 'true' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await first.body.text();
+    const done = await waitForRecord(() => runtime!.store.list({ sessionId: 'sess-r' }).find((r) => r.state !== 'pending'));
+    // As the panel does: headers live beside the bodies, not in the in-memory summary.
+    const original = (await runtime.store.getRecord(done.id))!;
+    assert.equal(original.requestHeaders.authorization, 'Bearer [REDACTED]');
+
+    const replayId = randomUUID();
+    const plan = planReplay(original, proxyUrl, replayId);
+    const replayKey = 'sk-replay-bbbbbbbbbbbbbbbbbbbbbb';
+    const res = await request(plan.url, { method: 'POST', headers: withKey(plan, replayKey), body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'edited' }] }) });
+    assert.equal(res.statusCode, 200);
+    await res.body.text();
+    const replay = await waitForRecord(() => { const r = runtime!.store.get(replayId); return r && r.state !== 'pending' ? r : undefined; });
+    assert.equal(replay.properties['Replay-Of'], original.id);
+    assert.equal(replay.properties.App, 'demo');
+    assert.equal(replay.session?.id, 'sess-r');
+    assert.equal(replay.cache?.hit ?? false, false);
+    const upstream = mock.requests.at(-1)!;
+    assert.equal(upstream.headers.authorization, `Bearer ${replayKey}`);
+    assert.deepEqual(JSON.parse(upstream.body).messages, [{ role: 'user', content: 'edited' }]);
+
+    await runtime.store.flush();
+    const walk = (d: string): string[] => readdirSync(d).flatMap((f) => { const p = path.join(d, f); return statSync(p).isDirectory() ? walk(p) : [p]; });
+    const leaks = walk(dataDir).filter((f) => { const b = readFileSync(f); return b.includes(replayKey) || b.includes(originalKey); });
+    assert.deepEqual(leaks, []);
+  });
+});
+
+async function waitForRecord<T>(fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting for the record');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
