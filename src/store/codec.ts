@@ -1,9 +1,16 @@
-// The on-disk line formats. Index lines hold summaries as positional JSON arrays, not objects:
-// half the bytes of the keyed form, which is what lets 100k summaries load in a fraction of a
-// second. Unknown fields (optional fields added to RecordSummary later) ride along in a trailing
-// "extras" object, so an older store file still loads and a newer field is never dropped.
+// The on-disk line formats.
+//
+// Index lines hold summaries as positional JSON arrays, and repeated strings (provider, URL,
+// model, path, session, price) as numbers into a dictionary whose entries are lines of the same
+// file, written just before the first record that uses them. That makes a summary about 230
+// bytes instead of 1 KB, which is what lets 100k of them load in a fraction of a second, and the
+// decoded summaries share one copy of each repeated string. A dictionary line lost to corruption
+// costs only that string (decoded as '?' or null), never the records that use it.
+//
+// Unknown summary fields (optional fields added to RecordSummary later) ride along in a trailing
+// "extras" object, so nothing newer is dropped and older files still load.
 import { z } from 'zod';
-import type { RecordBodies, RecordSummary } from '../core/types';
+import type { PriceInfo, RecordBodies, RecordSummary } from '../core/types';
 
 /** Where a record's headers and bodies live: a line in a bodies segment. */
 export interface BodyRef {
@@ -15,118 +22,245 @@ export interface BodyRef {
 
 export type IndexLine =
   | { type: 'record'; ref: BodyRef; summary: RecordSummary }
-  | { type: 'delete'; ids: string[] };
+  | { type: 'delete'; ids: string[] }
+  | { type: 'dict' };
 
 const LINE_RECORD = 1;
 const LINE_DELETE = 2;
+const LINE_DICT = 3;
 /** Bumped when the positional layout changes incompatibly; decode refuses versions it does not know. */
 const FORMAT = 1;
-
-type Shape = readonly string[];
-
-const USAGE: Shape = ['promptTokens', 'completionTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'totalTokens', 'estimated'];
-const COST: Shape = ['inputUsd', 'cachedInputUsd', 'cacheWriteUsd', 'outputUsd', 'totalUsd'];
-const PRICE: Shape = ['inputPerM', 'cachedInputPerM', 'cacheWritePerM', 'outputPerM', 'source', 'matchedModel'];
-const SESSION: Shape = ['id', 'path', 'name'];
-const CACHE: Shape = ['enabled', 'hit', 'savedUsd', 'bucketMaxSize', 'seed'];
-const ERROR: Shape = ['kind', 'message'];
-
-/** Summary fields in their positional order, with the nested shapes that are packed too. */
-const SUMMARY: ReadonlyArray<readonly [keyof RecordSummary, Shape | null]> = [
-  ['id', null], ['kind', null], ['state', null], ['startedAt', null], ['firstByteAt', null], ['endedAt', null],
-  ['latencyMs', null], ['ttftMs', null], ['provider', null], ['targetUrl', null], ['method', null], ['path', null],
-  ['requestModel', null], ['responseModel', null], ['status', null], ['error', ERROR], ['streamed', null],
-  ['usage', USAGE], ['costUsd', null], ['cost', COST], ['price', PRICE], ['properties', null], ['userId', null],
-  ['session', SESSION], ['cache', CACHE], ['omitRequest', null], ['omitResponse', null], ['requestBytes', null],
-  ['responseBytes', null], ['warnings', null],
-];
-/** Headers live with the bodies (read lazily), never in the index: they are most of a summary's bytes. */
-const NOT_INDEXED = new Set<string>(['requestHeaders', 'responseHeaders', 'bodies']);
-const KNOWN = new Set<string>(SUMMARY.map(([k]) => k as string));
 const HEAD = 5; // [type, format, seg, off, len]
+const FIELDS = 30; // positions 5..34; 35 = extras
+/** Strings longer than this stay inline: they are rarely repeated and would bloat the dictionary. */
+const MAX_DICT_STRING = 512;
 
-function pack(obj: Record<string, unknown> | null, shape: Shape): unknown[] | null {
-  if (obj === null || obj === undefined) return null;
-  const out = shape.map((k) => obj[k] ?? null);
-  const extra = extrasOf(obj, new Set(shape), new Set());
-  if (extra) out.push(extra);
-  return out;
-}
+const KNOWN_KEYS = new Set<string>([
+  'id', 'kind', 'state', 'startedAt', 'firstByteAt', 'endedAt', 'latencyMs', 'ttftMs', 'provider', 'targetUrl', 'method',
+  'path', 'requestModel', 'responseModel', 'status', 'error', 'streamed', 'usage', 'costUsd', 'cost', 'price', 'properties',
+  'userId', 'session', 'cache', 'omitRequest', 'omitResponse', 'requestBytes', 'responseBytes', 'warnings',
+  // Headers live with the bodies (read lazily), never in the index: they are most of a summary's bytes.
+  'requestHeaders', 'responseHeaders', 'bodies',
+]);
 
-function unpack(arr: unknown, shape: Shape): Record<string, unknown> | null {
-  if (arr === null) return null;
-  if (!Array.isArray(arr) || arr.length < shape.length) throw new Error('bad nested value');
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < shape.length; i++) out[shape[i]] = arr[i];
-  if (arr.length > shape.length) Object.assign(out, arr[shape.length] as object);
-  return out;
-}
+/** The string table of one index file, as read from it (and extended by the writer). */
+export class IndexDictionary {
+  private readonly byString = new Map<string, number>();
+  private readonly strings: Array<string | undefined> = [];
+  private readonly prices: Array<PriceInfo | undefined> = [];
+  missing = 0;
 
-function extrasOf(obj: Record<string, unknown>, known: Set<string>, skip: Set<string>): Record<string, unknown> | null {
-  let extra: Record<string, unknown> | null = null;
-  for (const k of Object.keys(obj)) {
-    if (known.has(k) || skip.has(k) || obj[k] === undefined) continue;
-    (extra ??= {})[k] = obj[k];
+  get size(): number { return this.strings.length; }
+
+  define(n: number, s: string): void {
+    this.strings[n] = s;
+    this.byString.set(s, n);
   }
-  return extra;
+
+  numberOf(s: string): number | undefined { return this.byString.get(s); }
+
+  str(v: unknown): string {
+    if (typeof v === 'string') return v;
+    const s = typeof v === 'number' ? this.strings[v] : undefined;
+    if (s === undefined) { this.missing++; return '?'; }
+    return s;
+  }
+
+  strOrNull(v: unknown): string | null {
+    return v === null || v === undefined ? null : this.str(v);
+  }
+
+  price(v: unknown): PriceInfo | null {
+    if (v === null || v === undefined) return null;
+    if (typeof v !== 'number') return decodePrice(v);
+    let p = this.prices[v];
+    if (p === undefined) {
+      const s = this.strings[v];
+      if (s === undefined) { this.missing++; return null; }
+      // One frozen object per distinct price, shared by every record priced with it.
+      p = Object.freeze(decodePrice(JSON.parse(s)));
+      this.prices[v] = p;
+    }
+    return p;
+  }
 }
 
-export function encodeRecordLine(summary: RecordSummary, ref: BodyRef): string {
-  const s = summary as unknown as Record<string, unknown>;
-  const arr: unknown[] = [LINE_RECORD, FORMAT, ref.seg, ref.off, ref.len];
-  for (const [key, shape] of SUMMARY) {
-    const v = s[key];
-    arr.push(shape ? pack(v as Record<string, unknown> | null, shape) : v ?? null);
+/**
+ * Collects the dictionary entries one batch adds, without touching the file's dictionary until
+ * the batch is on disk: a failed write must not leave numbers defined only in memory.
+ */
+export class DictionaryWriter {
+  private readonly added = new Map<string, number>();
+  private readonly pending: string[] = [];
+
+  constructor(private readonly dict: IndexDictionary) {}
+
+  ref(s: string | null | undefined): number | string | null {
+    if (s === null || s === undefined) return null;
+    if (s.length > MAX_DICT_STRING) return s;
+    const known = this.dict.numberOf(s) ?? this.added.get(s);
+    if (known !== undefined) return known;
+    const n = this.dict.size + this.added.size;
+    this.added.set(s, n);
+    this.pending.push(JSON.stringify([LINE_DICT, FORMAT, n, s]));
+    return n;
   }
-  const extra = extrasOf(s, KNOWN, NOT_INDEXED);
-  if (extra) arr.push(extra);
-  return JSON.stringify(arr);
+
+  /** Dictionary lines created since the last call, to be written before the line that uses them. */
+  takeLines(): string[] {
+    return this.pending.splice(0);
+  }
+
+  commit(): void {
+    for (const [s, n] of this.added) this.dict.define(n, s);
+    this.added.clear();
+  }
+}
+
+const b01 = (b: boolean | undefined): 0 | 1 => (b ? 1 : 0);
+const delta = (t: number | null | undefined, base: number): number | null => (typeof t === 'number' ? t - base : null);
+
+function encodePrice(p: PriceInfo): unknown[] {
+  return [p.inputPerM, p.cachedInputPerM, p.cacheWritePerM, p.outputPerM, p.source, p.matchedModel];
+}
+
+function decodePrice(v: unknown): PriceInfo {
+  const a = v as unknown[];
+  if (!Array.isArray(a)) throw new Error('bad price');
+  return { inputPerM: a[0] as number | null, cachedInputPerM: a[1] as number | null, cacheWritePerM: a[2] as number | null, outputPerM: a[3] as number | null, source: String(a[4] ?? ''), matchedModel: (a[5] ?? null) as string | null };
+}
+
+/** Encodes a record's index line, preceded by any dictionary lines it needs ('\n'-joined, no trailing newline). */
+export function encodeRecordLine(s: RecordSummary, ref: BodyRef, dw: DictionaryWriter): string {
+  const d = (x: string | null | undefined): number | string | null => dw.ref(x);
+  const arr: unknown[] = [
+    LINE_RECORD, FORMAT, ref.seg, ref.off, ref.len,
+    s.id,
+    s.kind === 'llm' ? 0 : s.kind === 'custom' ? 1 : s.kind,
+    s.state === 'ok' ? 0 : 1,
+    s.startedAt,
+    delta(s.firstByteAt, s.startedAt),
+    delta(s.endedAt, s.startedAt),
+    s.latencyMs ?? null,
+    s.ttftMs ?? null,
+    d(s.provider),
+    d(s.targetUrl),
+    d(s.method),
+    d(s.path),
+    d(s.requestModel),
+    d(s.responseModel),
+    s.status ?? null,
+    s.error ? [d(s.error.kind), s.error.message] : null,
+    b01(s.streamed),
+    s.usage ? [s.usage.promptTokens, s.usage.completionTokens, s.usage.cacheReadTokens, s.usage.cacheWriteTokens, s.usage.reasoningTokens, s.usage.totalTokens, b01(s.usage.estimated)] : null,
+    s.costUsd ?? null,
+    s.cost ? [s.cost.inputUsd, s.cost.cachedInputUsd, s.cost.cacheWriteUsd, s.cost.outputUsd, s.cost.totalUsd] : null,
+    s.price ? d(JSON.stringify(encodePrice(s.price))) : null,
+    s.properties ?? {},
+    d(s.userId),
+    s.session ? [d(s.session.id), d(s.session.path), d(s.session.name)] : null,
+    s.cache ? [b01(s.cache.enabled), b01(s.cache.hit), s.cache.savedUsd ?? null, s.cache.bucketMaxSize, s.cache.seed ?? null] : null,
+    b01(s.omitRequest),
+    b01(s.omitResponse),
+    s.requestBytes ?? 0,
+    s.responseBytes ?? 0,
+    s.warnings ?? [],
+  ];
+  let extras: Record<string, unknown> | null = null;
+  for (const k of Object.keys(s)) {
+    const v = (s as unknown as Record<string, unknown>)[k];
+    if (!KNOWN_KEYS.has(k) && v !== undefined) (extras ??= {})[k] = v;
+  }
+  if (extras) arr.push(extras);
+  const line = JSON.stringify(arr);
+  const dictLines = dw.takeLines();
+  return dictLines.length ? `${dictLines.join('\n')}\n${line}` : line;
 }
 
 export function encodeDeleteLine(ids: string[]): string {
   return JSON.stringify([LINE_DELETE, FORMAT, ids]);
 }
 
+function isNat(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 0;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
 /**
  * Decodes one index line; throws on anything malformed so the loader can count it as corrupt.
  * The checks are hand-written rather than a zod schema on purpose: this runs 100k times at
  * startup, and only the fields the index relies on (id, times, state, session) need guarding.
+ * The summary is built as one object literal so every summary shares a hidden class.
  */
-export function decodeIndexLine(line: string, intern: (s: string) => string = (s) => s): IndexLine {
-  const arr: unknown = JSON.parse(line);
-  if (!Array.isArray(arr) || arr[1] !== FORMAT) throw new Error('not an index line of a known format');
-  if (arr[0] === LINE_DELETE) {
-    const ids = arr[2];
+export function decodeIndexLine(line: string, dict: IndexDictionary): IndexLine {
+  const a: unknown = JSON.parse(line);
+  if (!Array.isArray(a) || a[1] !== FORMAT) throw new Error('not an index line of a known format');
+  const type = a[0];
+  if (type === LINE_DICT) {
+    if (!isNat(a[2]) || typeof a[3] !== 'string') throw new Error('bad dictionary line');
+    dict.define(a[2], a[3]);
+    return { type: 'dict' };
+  }
+  if (type === LINE_DELETE) {
+    const ids = a[2];
     if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) throw new Error('bad delete line');
     return { type: 'delete', ids };
   }
-  if (arr[0] !== LINE_RECORD || arr.length < HEAD + SUMMARY.length) throw new Error('bad record line');
-  const [, , seg, off, len] = arr;
+  if (type !== LINE_RECORD || a.length < HEAD + FIELDS) throw new Error('bad record line');
+  const [, , seg, off, len, id, kind, state, startedAt] = a;
   if (!isNat(seg) || !isNat(off) || !isNat(len)) throw new Error('bad body reference');
-  const s: Record<string, unknown> = {};
-  for (let i = 0; i < SUMMARY.length; i++) {
-    const [key, shape] = SUMMARY[i];
-    const v = arr[HEAD + i];
-    s[key] = shape ? unpack(v, shape) : v;
-  }
-  if (arr.length > HEAD + SUMMARY.length) Object.assign(s, arr[HEAD + SUMMARY.length] as object);
-  if (typeof s.id !== 'string' || typeof s.startedAt !== 'number' || (s.state !== 'ok' && s.state !== 'error')) {
-    throw new Error('bad record fields');
-  }
-  if (s.session !== null && typeof (s.session as { id?: unknown }).id !== 'string') throw new Error('bad session');
-  if (typeof s.properties !== 'object' || s.properties === null) s.properties = {};
-  if (!Array.isArray(s.warnings)) s.warnings = [];
-  // Repeated strings (provider, URL, model, path) share one copy: a large saving at 100k records.
-  for (const k of ['provider', 'targetUrl', 'method', 'path', 'requestModel', 'responseModel', 'kind', 'state'] as const) {
-    if (typeof s[k] === 'string') s[k] = intern(s[k] as string);
-  }
-  s.requestHeaders = {};
-  s.responseHeaders = {};
-  return { type: 'record', ref: { seg, off, len }, summary: s as unknown as RecordSummary };
-}
-
-function isNat(x: unknown): x is number {
-  return typeof x === 'number' && Number.isInteger(x) && x >= 0;
+  if (typeof id !== 'string' || typeof startedAt !== 'number' || (state !== 0 && state !== 1)) throw new Error('bad record fields');
+  const err = a[20] as unknown[] | null;
+  const u = a[22] as number[] | null;
+  const c = a[24] as number[] | null;
+  const ses = a[28] as unknown[] | null;
+  const ca = a[29] as unknown[] | null;
+  const first = num(a[9]);
+  const end = num(a[10]);
+  const summary: RecordSummary = {
+    id,
+    kind: kind === 0 ? 'llm' : kind === 1 ? 'custom' : (String(kind) as RecordSummary['kind']),
+    state: state === 0 ? 'ok' : 'error',
+    startedAt,
+    firstByteAt: first === null ? null : startedAt + first,
+    endedAt: end === null ? null : startedAt + end,
+    latencyMs: num(a[11]),
+    ttftMs: num(a[12]),
+    provider: dict.str(a[13]),
+    targetUrl: dict.str(a[14]),
+    method: dict.str(a[15]),
+    path: dict.str(a[16]),
+    requestModel: dict.strOrNull(a[17]),
+    responseModel: dict.strOrNull(a[18]),
+    status: num(a[19]),
+    error: Array.isArray(err) ? { kind: dict.str(err[0]) as NonNullable<RecordSummary['error']>['kind'], message: String(err[1] ?? '') } : null,
+    streamed: a[21] === 1,
+    usage: Array.isArray(u)
+      ? { promptTokens: u[0], completionTokens: u[1], cacheReadTokens: u[2], cacheWriteTokens: u[3], reasoningTokens: u[4], totalTokens: u[5], estimated: (u[6] as unknown) === 1 }
+      : null,
+    costUsd: num(a[23]),
+    cost: Array.isArray(c) ? { inputUsd: c[0], cachedInputUsd: c[1], cacheWriteUsd: c[2], outputUsd: c[3], totalUsd: c[4] } : null,
+    price: dict.price(a[25]),
+    properties: a[26] !== null && typeof a[26] === 'object' && !Array.isArray(a[26]) ? (a[26] as Record<string, string>) : {},
+    userId: dict.strOrNull(a[27]),
+    session: Array.isArray(ses) ? { id: dict.str(ses[0]), path: dict.str(ses[1]), name: dict.strOrNull(ses[2]) } : null,
+    cache: Array.isArray(ca)
+      ? { enabled: ca[0] === 1, hit: ca[1] === 1, savedUsd: num(ca[2]), bucketMaxSize: num(ca[3]) ?? 1, seed: (ca[4] ?? null) as string | null }
+      : null,
+    omitRequest: a[30] === 1,
+    omitResponse: a[31] === 1,
+    requestBytes: num(a[32]) ?? 0,
+    responseBytes: num(a[33]) ?? 0,
+    warnings: Array.isArray(a[34]) ? (a[34] as string[]) : [],
+    requestHeaders: {},
+    responseHeaders: {},
+  };
+  const extras = a[HEAD + FIELDS];
+  if (extras !== null && typeof extras === 'object' && !Array.isArray(extras)) Object.assign(summary, extras);
+  return { type: 'record', ref: { seg, off, len }, summary };
 }
 
 /** One line of a bodies segment: the parts of a record too big or too rarely read to keep in memory. */

@@ -119,7 +119,7 @@ function compilePredicate(q: RecordQuery): ((s: RecordSummary) => boolean) | nul
 }
 
 export class MemoryIndex {
-  private readonly byId = new Map<string, RecordSummary>();
+  private byId = new Map<string, RecordSummary>();
   /** Ascending by (startedAt, id); lists walk it from the end. */
   private all: RecordSummary[] = [];
   private readonly bySession = new Map<string, SessionEntry>();
@@ -136,11 +136,17 @@ export class MemoryIndex {
 
   /** Replaces the whole content in one go (load, reload): one sort instead of n inserts. */
   reset(summaries: Iterable<RecordSummary>): void {
-    this.byId.clear();
+    const byId = new Map<string, RecordSummary>();
+    for (const s of summaries) byId.set(s.id, s);
+    this.adopt(byId);
+  }
+
+  /** Like reset(), taking ownership of a map keyed by id (saves building a second 100k-entry map at load). */
+  adopt(byId: Map<string, RecordSummary>): void {
+    this.byId = byId;
     this.bySession.clear();
     this.sortedSessions = null;
-    for (const s of summaries) this.byId.set(s.id, s);
-    this.all = [...this.byId.values()].sort(cmp);
+    this.all = [...byId.values()].sort(cmp);
     for (const s of this.all) this.addToSession(s, false);
   }
 

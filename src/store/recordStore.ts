@@ -25,7 +25,7 @@ import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
 import type { LogRecord, RecordBodies, RecordSummary } from '../core/types';
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
-import { decodeBlob, decodeIndexLine, encodeBlob, encodeDeleteLine, encodeRecordLine } from './codec';
+import { decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
 import type { BodyBlob, BodyRef, IndexLine } from './codec';
 import { MemoryIndex } from './memoryIndex';
 import { redactHeaders, redactText, redactUrl } from './redact';
@@ -169,6 +169,8 @@ export class RecordStore implements RecordStoreApi {
 
   private readonly index = new MemoryIndex();
   private readonly refs = new Map<string, BodyRef>();
+  /** The string table of index.jsonl as it is on disk. */
+  private dict = new IndexDictionary();
   private readonly segs = new Map<number, SegmentInfo>();
   /** Records completed but not yet written: their bodies are served from here. */
   private readonly unwritten = new Map<string, BodyBlob>();
@@ -545,13 +547,14 @@ export class RecordStore implements RecordStoreApi {
       const bodyParts: string[] = [];
       const indexParts: string[] = [];
       const placed: Array<[RecordItem, BodyRef]> = [];
+      const dw = new DictionaryWriter(this.dict);
       let off = seg.end;
       for (const item of items) {
         if (item.kind === 'record') {
           const ref: BodyRef = { seg: this.activeSeg, off, len: item.bytes };
           off += item.bytes + 1;
           bodyParts.push(item.line, '\n');
-          indexParts.push(encodeRecordLine(item.summary, ref), '\n');
+          indexParts.push(encodeRecordLine(item.summary, ref, dw), '\n');
           placed.push([item, ref]);
         } else {
           indexParts.push(encodeDeleteLine(item.ids), '\n');
@@ -561,6 +564,7 @@ export class RecordStore implements RecordStoreApi {
       if (bodyParts.length) await writeFully(this.segFh!, Buffer.from(bodyParts.join('')), seg.end);
       await writeFully(this.indexFh!, indexBuf, this.indexSize);
       // Both writes returned: commit our view of the files, then acknowledge.
+      dw.commit();
       this.queue.splice(0, n);
       this.bytesSinceMaintenance += indexBuf.length + (off - seg.end);
       seg.end = off;
@@ -660,12 +664,12 @@ export class RecordStore implements RecordStoreApi {
       if (this.indexIno !== -1 && st.ino !== this.indexIno && st.ino !== 0) {
         // Replaced underneath us: what we know is in memory, so write it back rather than trust offsets.
         this.indexIno = st.ino;
-        if (this.readOk) await this.writeIndexFile(this.liveLines());
+        if (this.readOk) await this.writeIndexFile(this.liveRecords());
       } else if (st.size > this.indexSize) {
         await fh.truncate(this.indexSize);
       } else if (st.size < this.indexSize) {
         this.logger.warn(`store: ${INDEX_FILE} is shorter than expected (${st.size} < ${this.indexSize} bytes); rewriting it from memory`);
-        if (this.readOk) await this.writeIndexFile(this.liveLines());
+        if (this.readOk) await this.writeIndexFile(this.liveRecords());
         else this.indexSize = st.size;
       }
       this.indexIno = st.ino;
@@ -804,17 +808,17 @@ export class RecordStore implements RecordStoreApi {
         this.logger.error(`store: cannot read ${this.indexPath} (${codeOf(e) ?? errorMessage(e)}); showing no history and never rewriting the file`);
       }
     }
-    const intern = makeInterner();
     const summaries = new Map<string, RecordSummary>();
     const refs = new Map<string, BodyRef>();
+    this.dict = new IndexDictionary();
     const parsed = this.parseLines(buf, 0, (line) => {
       if (line.type === 'record') {
         summaries.set(line.summary.id, line.summary);
         refs.set(line.summary.id, line.ref);
-      } else {
+      } else if (line.type === 'delete') {
         for (const id of line.ids) { summaries.delete(id); refs.delete(id); }
       }
-    }, intern);
+    });
     const tornBytes = buf.length - parsed.consumed;
     if (tornBytes > 0 && this.lock.held) {
       try {
@@ -827,9 +831,12 @@ export class RecordStore implements RecordStoreApi {
     if (parsed.corrupt) {
       this.logger.warn(`store: skipped ${parsed.corrupt} corrupt line(s) in ${INDEX_FILE} (first at byte ${parsed.firstCorruptAt}); every other record loaded`);
     }
+    if (this.dict.missing) {
+      this.logger.warn(`store: ${this.dict.missing} value(s) in ${INDEX_FILE} refer to a lost dictionary entry and show as '?'`);
+    }
     this.indexSize = parsed.consumed;
     this.indexIno = ino;
-    this.deadLines = parsed.lines - refs.size;
+    this.deadLines = parsed.lines - refs.size + parsed.corrupt;
     this.refs.clear();
     this.segs.clear();
     for (const [id, ref] of refs) this.setRef(id, ref);
@@ -840,7 +847,8 @@ export class RecordStore implements RecordStoreApi {
     }
     for (const n of await this.segmentNumbers()) if (!this.segs.has(n)) this.segs.set(n, { live: 0, end: 0 });
     this.activeSeg = Math.max(0, ...this.segs.keys());
-    this.index.reset([...summaries.values(), ...this.index.values().filter((s) => s.state === 'pending' && !summaries.has(s.id))]);
+    for (const s of this.index.values()) if (s.state === 'pending' && !summaries.has(s.id)) summaries.set(s.id, s);
+    this.index.adopt(summaries);
     this.reapplyQueue();
     this.lastLoad = { records: summaries.size, ms: performance.now() - t0, corruptLines: parsed.corrupt, tornBytes };
     this.logger.debug(`store: loaded ${summaries.size} records in ${this.lastLoad.ms.toFixed(0)} ms`);
@@ -869,7 +877,7 @@ export class RecordStore implements RecordStoreApi {
    * Splits a buffer into lines and decodes each whole one. Returns the byte length of the whole
    * lines (a last line without its newline is incomplete: torn, or still being written).
    */
-  private parseLines(buf: Buffer, base: number, apply: (l: IndexLine) => void, intern: (s: string) => string):
+  private parseLines(buf: Buffer, base: number, apply: (l: IndexLine) => void):
     { consumed: number; lines: number; corrupt: number; firstCorruptAt: number; segEnds: Map<number, number> } {
     let pos = 0;
     let lines = 0;
@@ -880,9 +888,9 @@ export class RecordStore implements RecordStoreApi {
       const nl = buf.indexOf(10, pos);
       if (nl < 0) break;
       if (nl > pos) {
-        lines++;
         try {
-          const line = decodeIndexLine(buf.toString('utf8', pos, nl), intern);
+          const line = decodeIndexLine(buf.toString('utf8', pos, nl), this.dict);
+          if (line.type !== 'dict') lines++;
           if (line.type === 'record') {
             const end = line.ref.off + line.ref.len + 1;
             if ((segEnds.get(line.ref.seg) ?? 0) < end) segEnds.set(line.ref.seg, end);
@@ -941,7 +949,6 @@ export class RecordStore implements RecordStoreApi {
       await fh.close();
     }
     const changes: StoreChange[] = [];
-    const intern = makeInterner();
     const parsed = this.parseLines(buf, this.indexSize, (line) => {
       if (line.type === 'record') {
         const id = line.summary.id;
@@ -951,13 +958,13 @@ export class RecordStore implements RecordStoreApi {
         this.blobCache.delete(id);
         const prev = this.index.upsert(line.summary);
         changes.push({ type: 'upsert', summary: line.summary, isNew: !prev });
-      } else {
+      } else if (line.type === 'delete') {
         const gone = line.ids.filter((id) => this.index.remove(id));
         for (const id of line.ids) this.forget(id);
         this.deadLines++;
         if (gone.length) changes.push({ type: 'delete', ids: gone });
       }
-    }, intern);
+    });
     for (const [seg, end] of parsed.segEnds) {
       const info = this.segs.get(seg) ?? { live: 0, end: 0 };
       info.end = Math.max(info.end, end);
@@ -1011,7 +1018,7 @@ export class RecordStore implements RecordStoreApi {
     for (const id of removed) { this.index.remove(id); this.forget(id); }
     const emptySegs = [...this.segs.entries()].filter(([n, info]) => info.live <= 0 && n !== this.activeSeg).map(([n]) => n);
     const rewrite = removed.size > 0 || (this.deadLines > 1000 && this.deadLines > this.refs.size);
-    if (rewrite) await this.writeIndexFile(this.liveLines());
+    if (rewrite) await this.writeIndexFile(this.liveRecords());
     // Only after the index no longer points into them may segments go.
     for (const n of new Set([...dropSegs, ...emptySegs])) {
       if ((this.segs.get(n)?.live ?? 0) > 0) continue;
@@ -1023,23 +1030,26 @@ export class RecordStore implements RecordStoreApi {
     }
   }
 
-  private liveLines(): string[] {
-    const lines: string[] = [];
+  private liveRecords(): Array<[RecordSummary, BodyRef]> {
+    const out: Array<[RecordSummary, BodyRef]> = [];
     for (const s of this.index.values()) {
       const ref = this.refs.get(s.id);
-      if (ref && s.state !== 'pending') lines.push(encodeRecordLine(s, ref));
+      if (ref && s.state !== 'pending') out.push([s, ref]);
     }
-    return lines;
+    return out;
   }
 
-  /** Replaces index.jsonl atomically (temp file, fsync, rename) with the given lines. */
-  private async writeIndexFile(lines: string[]): Promise<void> {
+  /** Replaces index.jsonl atomically (temp file, fsync, rename) with these records and a fresh dictionary. */
+  private async writeIndexFile(records: Array<[RecordSummary, BodyRef]>): Promise<void> {
     const tmp = `${this.indexPath}.tmp`;
+    const dict = new IndexDictionary();
+    const dw = new DictionaryWriter(dict);
     const fh = await open(tmp, 'w', 0o600);
     let size = 0;
     try {
-      for (let i = 0; i < lines.length; i += 2000) {
-        const buf = Buffer.from(lines.slice(i, i + 2000).join('\n') + '\n');
+      for (let i = 0; i < records.length; i += 2000) {
+        const chunk = records.slice(i, i + 2000).map(([s, ref]) => encodeRecordLine(s, ref, dw));
+        const buf = Buffer.from(chunk.join('\n') + '\n');
         await writeFully(fh, buf, size);
         size += buf.length;
       }
@@ -1047,6 +1057,7 @@ export class RecordStore implements RecordStoreApi {
     } finally {
       await fh.close();
     }
+    dw.commit();
     // Windows cannot rename over a file that is open: close ours first.
     const old = this.indexFh;
     this.indexFh = null;
@@ -1055,6 +1066,7 @@ export class RecordStore implements RecordStoreApi {
     await rename(tmp, this.indexPath);
     await this.syncDir();
     this.indexSize = size;
+    this.dict = dict;
     this.deadLines = 0;
     this.indexFh = await openRw(this.indexPath);
     this.indexIno = (await this.indexFh.stat()).ino;
@@ -1128,15 +1140,4 @@ export class RecordStore implements RecordStoreApi {
 function once(resolve: (ok: boolean) => void): (ok: boolean) => void {
   let done = false;
   return (ok) => { if (!done) { done = true; resolve(ok); } };
-}
-
-function makeInterner(): (s: string) => string {
-  const pool = new Map<string, string>();
-  return (s) => {
-    if (s.length > 200) return s;
-    const hit = pool.get(s);
-    if (hit !== undefined) return hit;
-    pool.set(s, s);
-    return s;
-  };
 }
