@@ -174,6 +174,20 @@ function normaliseRow(raw: z.output<typeof heliconeRowSchema>): HeliconeRow {
   };
 }
 
+/**
+ * One row as any Helicone-compatible source sends it, validated and normalised (ISO UTC dates,
+ * numbers from numeric strings, cost from cost or costUSD, cache_hit from cache_reference_id).
+ * Throws QueryError QUERY_BAD_RESPONSE naming the bad field.
+ */
+export function parseHeliconeRow(raw: unknown): HeliconeRow {
+  const r = heliconeRowSchema.safeParse(raw);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new QueryError('QUERY_BAD_RESPONSE', `row: ${first ? issuePath(first.path) : '(root)'}: ${first?.message ?? 'invalid'}`);
+  }
+  return normaliseRow(r.data);
+}
+
 function issuePath(path: PropertyKey[]): string {
   let out = '';
   for (const p of path) {

@@ -115,12 +115,13 @@ function firstEntry(o: unknown): [string, unknown] {
   return e;
 }
 
-function matches(node: unknown, row: FakeRow): boolean {
+/** The fake's reading of a filter tree on one row (exported for a differential test). */
+export function fakeMatches(node: unknown, row: FakeRow): boolean {
   if (node === 'all') return true;
   const n = node as Record<string, unknown>;
   if ('left' in n) {
-    const l = matches(n.left, row);
-    const r = matches(n.right, row);
+    const l = fakeMatches(n.left, row);
+    const r = fakeMatches(n.right, row);
     return n.operator === 'and' ? l && r : l || r;
   }
   return Object.entries(n).every(([table, fields]) => {
@@ -255,7 +256,7 @@ export async function startFakeHelicone(opts: { apiKey: string; rows?: FakeRow[]
       }
       let matched: FakeRow[];
       try {
-        matched = state.rows.filter((r) => matches(q.filter ?? 'all', r));
+        matched = state.rows.filter((r) => fakeMatches(q.filter ?? 'all', r));
       } catch (e) {
         reply(res, 500, JSON.stringify({ data: null, error: String(e) }));
         return;

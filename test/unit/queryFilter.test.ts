@@ -20,6 +20,8 @@ import {
 } from '../../src/query/filter';
 import type { FilterNode } from '../../src/query/filter';
 import type { HeliconeRow, HeliconeSessionRow } from '../../src/query/rows';
+import { parseHeliconeRow } from '../../src/query/client';
+import { fakeMatches, makeHeliconeRows } from '../support/fakeHelicone';
 
 function row(over: Partial<HeliconeRow> = {}): HeliconeRow {
   return {
@@ -269,5 +271,49 @@ describe('query filter: builders', () => {
     const until = Date.UTC(2025, 0, 2);
     assert.deepEqual(createdAtBounds(and(timeWindow(since, until), modelEquals('x'))), { since, until });
     assert.deepEqual(createdAtBounds(or(timeWindow(since, until), modelEquals('x'))), {});
+  });
+});
+
+describe('query filter: agrees with the fake Helicone\'s independent reading', () => {
+  // One field and one operator per leaf: where Helicone (and so the fake) reads only the first key,
+  // LLM Lens ANDs them all, so multi-key leaves are the one place the two may differ by design.
+  const since = Date.UTC(2025, 5, 1);
+  const raw = makeHeliconeRows({ count: 60, since, until: since + 60 * 60_000, errorEvery: 4 });
+  raw[3].properties = {};
+  raw[3].request_properties = {};
+  raw[7].cost = null;
+  raw[7].costUSD = null;
+  raw[9].request_user_id = null;
+  const rows = raw.map((r) => parseHeliconeRow(r));
+
+  const patternChars = fc.constantFrom(...'gptcladu4o-mn%_0123'.split(''));
+  const pattern = fc.array(patternChars, { maxLength: 8 }).map((a) => a.join(''));
+  const plain = fc.array(fc.constantFrom(...'gptclaudeo4-mini'.split('')), { maxLength: 6 }).map((a) => a.join(''));
+  const textValue = fc.oneof(fc.constantFrom('gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet', 'user-1', 'production', 'staging', 'null', ''), plain);
+  const textLeaf = (field: string): fc.Arbitrary<unknown> => fc.oneof(
+    fc.record({ op: fc.constantFrom('equals', 'not-equals'), v: textValue }),
+    fc.record({ op: fc.constantFrom('like', 'ilike'), v: pattern }),
+    fc.record({ op: fc.constantFrom('contains', 'not-contains'), v: plain }),
+  ).map(({ op, v }) => (field.startsWith('prop:')
+    ? { request_response_rmt: { properties: { [field.slice(5)]: { [op]: v } } } }
+    : { request_response_rmt: { [field]: { [op]: v } } }));
+  const numberLeaf = (field: string, values: fc.Arbitrary<number>): fc.Arbitrary<unknown> =>
+    fc.record({ op: fc.constantFrom('equals', 'not-equals', 'gte', 'lte', 'gt', 'lt'), v: values }).map(({ op, v }) => ({ request_response_rmt: { [field]: { [op]: v } } }));
+  const timeLeaf = fc.record({ op: fc.constantFrom('equals', 'gte', 'lte', 'gt', 'lt'), m: fc.integer({ min: -5, max: 65 }) })
+    .map(({ op, m }) => ({ request_response_rmt: { request_created_at: { [op]: new Date(since + m * 60_000).toISOString() } } }));
+  const leaf = fc.oneof(
+    textLeaf('model'), textLeaf('user_id'), textLeaf('provider'), textLeaf('prop:Environment'), textLeaf('prop:Team'),
+    numberLeaf('status', fc.constantFrom(200, 404, 500)), numberLeaf('latency', fc.integer({ min: 90, max: 800 })),
+    numberLeaf('cost', fc.constantFrom(0, 0.001, 0.002, 0.003, 0.005)), timeLeaf, fc.constant('all'),
+  );
+  const tree = fc.letrec((tie) => ({
+    node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.record({ left: tie('node'), operator: fc.constantFrom('and', 'or'), right: tie('node') })),
+  })).node;
+
+  it('on random trees over fixture rows', () => {
+    fc.assert(fc.property(tree, (t) => {
+      const pred = compileFilter(t);
+      rows.forEach((r, i) => assert.equal(pred(r), fakeMatches(t, raw[i]), `row ${i}: ${JSON.stringify(t)}`));
+    }), { numRuns: Number(process.env.QUERY_FC_RUNS ?? 400) });
   });
 });
