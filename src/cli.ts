@@ -1,0 +1,172 @@
+// `llm-lens proxy`: the command-line entry (what `npm start` runs). Flags win over environment
+// variables, which win over defaults. Any start-up failure is one clear line on stderr and exit
+// code 1; SIGINT/SIGTERM drain in-flight requests and flush the store before exiting.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { LensError, errorMessage } from './core/errors';
+import { createConsoleLogger } from './core/logger';
+import type { LogLevel } from './core/logger';
+import { parseUpstreamSpecs } from './proxy/routing';
+import { providerBaseUrls, startLensRuntime } from './proxy/runtime';
+import type { LensRuntime } from './proxy/runtime';
+
+export const USAGE = `Usage: llm-lens proxy [options]
+
+Starts the LLM Lens logging proxy. Point your SDK at the printed base URLs.
+
+Options (each also read from the environment variable shown):
+  -p, --port N            port to listen on; 0 picks a free port   [LLM_LENS_PORT, default 8787]
+      --host HOST         address to bind                           [LLM_LENS_HOST, default 127.0.0.1]
+      --data-dir DIR      where records and the cache are kept      [LLM_LENS_DATA_DIR, default ~/.llm-lens]
+      --upstream NAME=URL add or override a provider (repeatable)   [LLM_LENS_UPSTREAMS="a=url,b=url"]
+                          e.g. --upstream ollama=http://127.0.0.1:11434/v1
+      --log-level LEVEL   trace, debug, info, warn or error         [LLM_LENS_LOG_LEVEL, default info]
+  -h, --help              show this help
+
+Routes: /v1/* -> OpenAI, /anthropic/* -> Anthropic, /<name>/* -> --upstream name, /api/* -> query API.`;
+
+export interface ProxyCommand {
+  kind: 'proxy';
+  port: number;
+  host: string;
+  dataDir: string;
+  upstreams: Record<string, string>;
+  logLevel: LogLevel;
+}
+
+export type CliCommand = ProxyCommand | { kind: 'help' };
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+const levelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error']);
+
+function expandHome(p: string): string {
+  return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+/** Reads argv (without node and the script) and the environment. Throws LensError('BAD_CONFIG') with a one-line message. */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        upstream: { type: 'string', multiple: true },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new LensError('BAD_CONFIG', `${errorMessage(e).split('\n')[0]} (see llm-lens --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  const [command, ...extra] = positionals;
+  if (command === undefined || command === 'help') return { kind: 'help' };
+  if (command !== 'proxy') throw new LensError('BAD_CONFIG', `unknown command "${command}" (see llm-lens --help)`);
+  if (extra.length > 0) throw new LensError('BAD_CONFIG', `unexpected argument "${extra[0]}" (see llm-lens --help)`);
+
+  const rawPort = values.port ?? env.LLM_LENS_PORT ?? '8787';
+  const port = portSchema.safeParse(rawPort.trim() === '' ? 'x' : rawPort);
+  if (!port.success) throw new LensError('BAD_CONFIG', `--port "${rawPort}" must be a whole number from 0 to 65535`);
+
+  const host = (values.host ?? env.LLM_LENS_HOST ?? '127.0.0.1').trim();
+  if (host === '') throw new LensError('BAD_CONFIG', '--host must not be empty');
+
+  const rawDir = values['data-dir'] ?? env.LLM_LENS_DATA_DIR ?? path.join(os.homedir(), '.llm-lens');
+  if (rawDir.trim() === '') throw new LensError('BAD_CONFIG', '--data-dir must not be empty');
+  const dataDir = path.resolve(expandHome(rawDir.trim()));
+
+  const upstreams = {
+    ...parseUpstreamSpecs(env.LLM_LENS_UPSTREAMS ? [env.LLM_LENS_UPSTREAMS] : []),
+    ...parseUpstreamSpecs(values.upstream ?? []),
+  };
+
+  const rawLevel = values['log-level'] ?? env.LLM_LENS_LOG_LEVEL ?? 'info';
+  const level = levelSchema.safeParse(rawLevel);
+  if (!level.success) throw new LensError('BAD_CONFIG', `--log-level "${rawLevel}" must be one of trace, debug, info, warn, error`);
+
+  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+export interface CliIo {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  stdout: (l) => { process.stdout.write(l + '\n'); },
+  stderr: (l) => { process.stderr.write(l + '\n'); },
+};
+
+/**
+ * Runs the CLI. Resolves with the exit code: at once for help and start-up errors, after a
+ * signal-driven shutdown for a running proxy.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env, io: CliIo = defaultIo): Promise<number> {
+  let cmd: CliCommand;
+  try {
+    cmd = parseCli(argv, env);
+  } catch (e) {
+    io.stderr(`llm-lens: ${errorMessage(e)}`);
+    return 1;
+  }
+  if (cmd.kind === 'help') { io.stdout(USAGE); return 0; }
+
+  const logger = createConsoleLogger(cmd.logLevel, io.stderr);
+  let runtime: LensRuntime;
+  try {
+    runtime = await startLensRuntime({ dataDir: cmd.dataDir, host: cmd.host, port: cmd.port, upstreams: cmd.upstreams, logger });
+  } catch (e) {
+    const msg = e instanceof LensError ? e.message : `could not start: ${errorMessage(e)}`;
+    io.stderr(`llm-lens: ${msg}`);
+    return 1;
+  }
+
+  const { proxy } = runtime;
+  io.stdout(`LLM Lens proxy listening on ${proxy.url}`);
+  for (const [name, url] of Object.entries(providerBaseUrls(proxy.url, cmd.upstreams))) {
+    io.stdout(`${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_BASE_URL=${url}`);
+  }
+  io.stdout(`Data dir: ${cmd.dataDir}  (query API: ${proxy.url}/api)`);
+  if (!isLoopbackHost(cmd.host)) {
+    io.stderr(`llm-lens: warning: listening on ${cmd.host}, not loopback: anyone who can reach this address can use your API keys through it and read your logs`);
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        io.stderr(`llm-lens: ${signal} again, exiting without waiting`);
+        resolve(130);
+        return;
+      }
+      stopping = true;
+      io.stderr(`llm-lens: ${signal}: finishing ${proxy.inFlight()} in-flight request(s) and flushing the store`);
+      runtime.close({ drainMs: 10_000 }).then(
+        () => { io.stderr('llm-lens: stopped'); resolve(0); },
+        (e: unknown) => { io.stderr(`llm-lens: shutdown failed: ${errorMessage(e)}`); resolve(1); },
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+if (require.main === module) {
+  main().then((code) => { process.exit(code); }, (e: unknown) => {
+    process.stderr.write(`llm-lens: ${errorMessage(e)}\n`);
+    process.exit(1);
+  });
+}
