@@ -428,6 +428,11 @@ export function createQueryApi(deps: QueryApiDeps): QueryApiHandler {
         throw new HttpError(403, 'forbidden: cross-origin requests from non-local pages are refused');
       }
 
+      // A browser also marks a cross-site navigation or subresource load that carries no Origin.
+      if (req.headers['sec-fetch-site'] === 'cross-site') {
+        throw new HttpError(403, 'forbidden: cross-site requests are refused');
+      }
+
       const url = new URL(req.url ?? '/', 'http://localhost');
       let path = url.pathname.replace(/\/+$/, '') || '/';
       if (path === '/api' || path.startsWith('/api/')) path = path.slice(4) || '/';

@@ -405,6 +405,9 @@ describe('query API (local, over HTTP, real store)', function () {
       assert.equal(store.count(), before);
       const ok = await call('POST', '/api/v1/request/query', { filter: 'all' }, { origin: 'http://localhost:3000' });
       assert.equal(ok.status, 200);
+      // A cross-site page load (an <img> or a navigation) sends no Origin but says where it comes from.
+      assert.equal((await call('GET', `/api/v1/request/${recs.a.id}`, undefined, { 'sec-fetch-site': 'cross-site' })).status, 403);
+      assert.equal((await call('GET', `/api/v1/request/${recs.a.id}`, undefined, { 'sec-fetch-site': 'same-origin' })).status, 200);
     });
 
     it('requires the token when one is set (health stays open)', async () => {
