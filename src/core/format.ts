@@ -14,7 +14,7 @@ export function formatCost(usd: number | null | undefined): string {
   // Up to 4 decimals below a dime, 3 below a dollar, trailing zeros dropped but never below cents.
   if (abs < 1) return `${sign}$${abs.toFixed(abs < 0.1 ? 4 : 3).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
   if (abs < 1000) return `${sign}$${abs.toFixed(2)}`;
-  return `${sign}$${Math.round(abs).toLocaleString('en-US')}`;
+  return `${sign}$${groupThousands(String(Math.round(abs)), false)}`;
 }
 
 /** "850 ms", "1.2 s", "14 s", "2 min 5 s", "1 h 3 min"; "—" when unknown. */
@@ -53,9 +53,21 @@ export function formatTokens(n: number | null | undefined): string {
   return `${+(n / 1_000_000).toFixed(1)}M`;
 }
 
-/** Exact integer with thousands separators: "12,345". */
+/** Exact integer with thousands separators: "12,345". (Not toLocaleString: ICU is slow per call, and trees format hundreds.) */
 export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return groupThousands(String(Math.round(Math.abs(n))), n < 0);
+}
+
+function groupThousands(digits: string, negative: boolean): string {
+  return (negative ? '-' : '') + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+const pad2 = (n: number): string => (n < 10 ? '0' : '') + n;
+
+/** Local date and time to the second, "2026-11-02 14:03:07". */
+export function formatDateTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 
 /** "$0.15" per 1M tokens; "—" when unknown. */

@@ -23,10 +23,6 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     const item = new vscode.TreeItem(v.label, v.collapsible === 'collapsed' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = node.id;
     item.description = v.description;
-    const tooltip = new vscode.MarkdownString(v.tooltip);
-    tooltip.supportHtml = false;
-    tooltip.isTrusted = false;
-    item.tooltip = tooltip;
     item.iconPath = new vscode.ThemeIcon(v.icon.id, v.icon.color ? new vscode.ThemeColor(v.icon.color) : undefined);
     item.contextValue = v.contextValue;
     item.accessibilityInformation = { label: v.accessibilityLabel };
@@ -36,6 +32,15 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   getChildren(node?: TreeNode): TreeNode[] {
     return this.model.getChildren(node);
+  }
+
+  /** Tooltips are built on hover only (VS Code calls this when the item's tooltip is undefined). */
+  resolveTreeItem(item: vscode.TreeItem, node: TreeNode): vscode.TreeItem {
+    const tooltip = new vscode.MarkdownString(this.model.getTooltip(node));
+    tooltip.supportHtml = false;
+    tooltip.isTrusted = false;
+    item.tooltip = tooltip;
+    return item;
   }
 
   /** Re-renders every visible item (relative times age even when nothing changes). */

@@ -7,7 +7,7 @@
 // first, paged). Inside a session, the Helicone-Session-Path hierarchy as folders, in call order.
 // Node objects are cached by id and reused, because the tree matches refresh targets by identity.
 import { Emitter, type Event } from '../core/event';
-import { formatCost, formatCount, formatDuration, formatRelativeTime, formatTokens } from '../core/format';
+import { formatCost, formatCount, formatDateTime, formatDuration, formatRelativeTime, formatTokens } from '../core/format';
 import type { RecordQuery, RecordReader, SessionSummary, StoreChange } from '../core/store';
 import type { RecordSummary } from '../core/types';
 
@@ -49,8 +49,6 @@ export interface IconView {
 export interface ItemView {
   label: string;
   description: string;
-  /** Markdown (untrusted content already escaped). */
-  tooltip: string;
   icon: IconView;
   contextValue: string;
   collapsible: 'none' | 'collapsed';
@@ -99,10 +97,13 @@ interface SessionShape {
 }
 
 interface FilteredIndex {
-  sessions: string[];
+  /** Matching requests per session, newest first. */
   bySession: Map<string, RecordSummary[]>;
+  /** Matching requests outside sessions, newest first. */
   loose: RecordSummary[];
   matched: number;
+  /** Session ids in top-level order; rebuilt on read after a change. */
+  sessionOrder: string[] | null;
 }
 
 export class SessionTreeModel {
@@ -236,7 +237,7 @@ export class SessionTreeModel {
     let looseTotal: number;
     if (this.filter) {
       const f = this.filteredIndex();
-      sessionIds = f.sessions;
+      sessionIds = this.filteredSessions();
       const limit = this.limit(ROOT_LOOSE, this.requestPageSize);
       looseIds = f.loose.slice(0, limit).map((s) => s.id);
       looseTotal = f.loose.length;
@@ -280,32 +281,51 @@ export class SessionTreeModel {
     return shape;
   }
 
+  /**
+   * The matches of the current filter, built once per filter (one pass over the log with the same
+   * predicate as matches()) and then kept current per store change, so live traffic under a filter
+   * costs a binary insert, not a new scan.
+   */
   private filteredIndex(): FilteredIndex {
     if (this.filtered) return this.filtered;
-    const f = this.filter!;
-    const query: RecordQuery = {};
-    if (f.model) query.model = f.model;
-    if (f.provider) query.provider = f.provider;
-    if (f.userId) query.userId = f.userId;
-    if (f.status) query.status = f.status;
-    if (f.text) query.text = f.text;
-    const props = { ...f.properties };
-    // The dev environment also matches untagged requests, which the store cannot express: post-filter.
-    if (f.environment !== undefined && f.environment !== this.devEnvironment) props[this.environmentProperty] = f.environment;
-    if (Object.keys(props).length) query.properties = props;
-    let matches = this.store.list(query);
-    if (f.environment !== undefined && f.environment === this.devEnvironment) matches = matches.filter((s) => this.envMatches(s, f.environment!));
     const bySession = new Map<string, RecordSummary[]>();
     const loose: RecordSummary[] = [];
-    for (const s of matches) {
+    let matched = 0;
+    for (const s of this.store.list()) {
+      if (!this.matches(s)) continue;
+      matched++;
       if (!s.session) { loose.push(s); continue; }
       let list = bySession.get(s.session.id);
       if (!list) bySession.set(s.session.id, (list = []));
       list.push(s);
     }
-    const sessions = bySession.size ? this.store.sessions().map((s) => s.id).filter((id) => bySession.has(id)) : [];
-    this.filtered = { sessions, bySession, loose, matched: matches.length };
+    this.filtered = { bySession, loose, matched, sessionOrder: null };
     return this.filtered;
+  }
+
+  private filteredSessions(): string[] {
+    const f = this.filteredIndex();
+    f.sessionOrder ??= f.bySession.size ? this.store.sessions().map((x) => x.id).filter((id) => f.bySession.has(id)) : [];
+    return f.sessionOrder;
+  }
+
+  /** Applies one store upsert to the filtered index; true when what the tree shows changed. */
+  private updateFiltered(s: RecordSummary): boolean {
+    const f = this.filtered;
+    const matches = this.matches(s);
+    if (!f) return matches || this.nodes.has(`r/${s.id}`);
+    const list = s.session ? f.bySession.get(s.session.id) : f.loose;
+    const at = list ? list.findIndex((x) => x.id === s.id) : -1;
+    if (at < 0 && !matches) return false;
+    if (at >= 0) { list!.splice(at, 1); f.matched--; }
+    if (matches) {
+      let target = list;
+      if (!target) f.bySession.set(s.session!.id, (target = []));
+      insertNewestFirst(target, s);
+      f.matched++;
+    } else if (s.session && list && list.length === 0) f.bySession.delete(s.session.id);
+    f.sessionOrder = null;
+    return true;
   }
 
   private envMatches(s: RecordSummary, env: string): boolean {
@@ -321,11 +341,12 @@ export class SessionTreeModel {
     if (f.model && s.requestModel !== f.model && s.responseModel !== f.model && model !== f.model) return false;
     if (f.provider && s.provider !== f.provider) return false;
     if (f.userId && s.userId !== f.userId) return false;
-    if (f.status && statusOf(s) !== f.status && !(f.status === 'ok' && statusOf(s) === 'cached')) return false;
+    // Exclusive buckets, as the tree's icons show them (and as the store's query reads status).
+    if (f.status && statusOf(s) !== f.status) return false;
     if (f.properties) for (const [k, v] of Object.entries(f.properties)) if (s.properties[k] !== v) return false;
     if (f.environment !== undefined && !this.envMatches(s, f.environment)) return false;
-    if (f.text) {
-      const t = f.text.toLowerCase();
+    if (f.text && f.text.trim()) {
+      const t = f.text.trim().toLowerCase();
       const hay = [model, s.requestModel, s.path, s.id, s.userId, s.session?.name, s.session?.id, ...Object.values(s.properties)];
       if (!hay.some((h) => h?.toLowerCase().includes(t))) return false;
     }
@@ -375,7 +396,6 @@ export class SessionTreeModel {
         return {
           label: 'Load more…',
           description: `${formatCount(node.remaining)} more ${what}`,
-          tooltip: `Show the next ${node.container === ROOT_SESSIONS ? this.sessionPageSize : this.requestPageSize} ${what}`,
           icon: { id: 'ellipsis' },
           contextValue: this.ctx.loadMore,
           collapsible: 'none',
@@ -386,10 +406,34 @@ export class SessionTreeModel {
     }
   }
 
+  /**
+   * The tooltip (markdown, untrusted text escaped), built only when the user hovers an item:
+   * formatting one for every row of a page would cost more than the rows themselves.
+   */
+  getTooltip(node: TreeNode): string {
+    switch (node.kind) {
+      case 'session': {
+        const s = this.store.session(node.sessionId);
+        return s ? sessionTooltip(s, this.now()) : '';
+      }
+      case 'path': {
+        const level = this.shape(node.sessionId).levels.get(node.path);
+        const cost = formatCost(level?.costUsd ?? 0) + ((level?.costUnknown ?? 0) > 0 ? '+' : '');
+        return `**${escapeMarkdown(node.path)}**\n\n${formatCount(level?.count ?? 0)} requests · ${cost}${level?.errors ? ` · ${level.errors} failed` : ''}`;
+      }
+      case 'request': {
+        const s = this.store.get(node.requestId);
+        return s ? requestTooltip(s, this.now()) : '';
+      }
+      case 'loadMore':
+        return `Show the next ${node.container === ROOT_SESSIONS ? this.sessionPageSize : this.requestPageSize} ${node.container === ROOT_SESSIONS ? 'sessions' : 'requests'}`;
+    }
+  }
+
   private sessionItem(node: SessionNode): ItemView {
     const s = this.store.session(node.sessionId);
     const label = s?.name || node.sessionId;
-    if (!s) return { label, description: 'deleted', tooltip: '', icon: { id: 'circle-slash' }, contextValue: this.ctx.session, collapsible: 'none', accessibilityLabel: `${label}, deleted` };
+    if (!s) return { label, description: 'deleted', icon: { id: 'circle-slash' }, contextValue: this.ctx.session, collapsible: 'none', accessibilityLabel: `${label}, deleted` };
     const shown = this.filter ? this.shape(node.sessionId).total : s.requestCount;
     const count = this.filter ? `${shown} of ${s.requestCount} req` : `${s.requestCount} req`;
     const cost = formatCost(s.costUsd) + (s.costUnknown > 0 ? '+' : '');
@@ -401,7 +445,6 @@ export class SessionTreeModel {
     return {
       label,
       description,
-      tooltip: sessionTooltip(s, this.now()),
       icon,
       contextValue: this.ctx.session,
       collapsible: 'collapsed',
@@ -417,7 +460,6 @@ export class SessionTreeModel {
     return {
       label,
       description: `${count} req · ${cost}`,
-      tooltip: `**${escapeMarkdown(node.path)}**\n\n${count} requests · ${cost}${level?.errors ? ` · ${level.errors} failed` : ''}`,
       icon: level?.pending ? { id: 'loading~spin' } : level?.errors ? { id: 'folder', color: 'list.errorForeground' } : { id: 'folder' },
       contextValue: this.ctx.sessionPath,
       collapsible: 'collapsed',
@@ -427,7 +469,7 @@ export class SessionTreeModel {
 
   private requestItem(node: RequestNode): ItemView {
     const s = this.store.get(node.requestId);
-    if (!s) return { label: 'deleted request', description: '', tooltip: '', icon: { id: 'circle-slash' }, contextValue: this.ctx.request + '.deleted', collapsible: 'none', accessibilityLabel: 'deleted request' };
+    if (!s) return { label: 'deleted request', description: '', icon: { id: 'circle-slash' }, contextValue: this.ctx.request + '.deleted', collapsible: 'none', accessibilityLabel: 'deleted request' };
     const status = statusOf(s);
     const label = requestLabel(s);
     const parts: string[] = [];
@@ -444,7 +486,6 @@ export class SessionTreeModel {
     return {
       label,
       description: parts.join(' · '),
-      tooltip: requestTooltip(s, this.now()),
       icon: statusIcon(s),
       contextValue: context,
       collapsible: 'none',
@@ -473,10 +514,8 @@ export class SessionTreeModel {
     }
     const s = c.summary;
     if (this.filter) {
-      // A filtered tree shows only matches; a change to a non-matching request that was never shown changes nothing.
-      const shown = this.nodes.has(`r/${s.id}`);
-      if (!this.matches(s) && !shown) return;
-      this.filtered = null;
+      // A filtered tree shows only matches: a change to a request that neither matches nor was shown changes nothing.
+      if (!this.updateFiltered(s)) return;
       if (s.session) this.shapes.delete(s.session.id);
       this.schedule(undefined);
       return;
@@ -571,6 +610,18 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
+/** Inserts into a newest-first list (by start time, then id, as the store orders). */
+function insertNewestFirst(list: RecordSummary[], s: RecordSummary): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const m = list[mid];
+    if (m.startedAt > s.startedAt || (m.startedAt === s.startedAt && m.id > s.id)) lo = mid + 1; else hi = mid;
+  }
+  list.splice(lo, 0, s);
+}
+
 function normalizePath(p: string): string {
   const clean = ('/' + p).replace(/\/+/g, '/').replace(/(.)\/$/, '$1');
   return clean || '/';
@@ -627,7 +678,7 @@ function sessionTooltip(s: SessionSummary, now: number): string {
     '',
     `Tokens ${formatTokens(s.promptTokens)} in · ${formatTokens(s.completionTokens)} out`,
     '',
-    `Started ${new Date(s.startedAt).toLocaleString()} (${formatRelativeTime(s.startedAt, now)}) · lasted ${formatDuration(s.endedAt - s.startedAt)}`,
+    `Started ${formatDateTime(s.startedAt)} (${formatRelativeTime(s.startedAt, now)}) · lasted ${formatDuration(s.endedAt - s.startedAt)}`,
   ];
   return lines.join('\n');
 }
@@ -655,6 +706,6 @@ function requestTooltip(s: RecordSummary, now: number): string {
   if (props.length) lines.push('Properties: ' + props.map(([k, v]) => `${escapeMarkdown(k)} = ${escapeMarkdown(v)}`).join(', '), '');
   if (s.userId) lines.push(`User: ${escapeMarkdown(s.userId)}`, '');
   if (s.session) lines.push(`Session: ${escapeMarkdown(s.session.name ?? s.session.id)} ${escapeMarkdown(s.session.path)}`, '');
-  lines.push(`${new Date(s.startedAt).toLocaleString()} (${formatRelativeTime(s.startedAt, now)})`, '', `Id: \`${s.id.replace(/`/g, "'")}\``);
+  lines.push(`${formatDateTime(s.startedAt)} (${formatRelativeTime(s.startedAt, now)})`, '', `Id: \`${s.id.replace(/`/g, "'")}\``);
   return lines.join('\n');
 }

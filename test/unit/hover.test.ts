@@ -174,11 +174,30 @@ describe('hovers: index and engine over a real store', () => {
     fresh.dispose();
   });
 
-  it('uses the same metric rows as every other view', async () => {
-    const r = makeRecord({ requestModel: 'gpt-4o', responseModel: null, cache: { enabled: true, hit: true, savedUsd: 0.01, bucketMaxSize: 1, seed: null } });
-    await add(r);
-    const s = index.modelStats('gpt-4o')!;
-    assert.deepEqual(s.metrics, computeMetrics([metricRowFromSummary(summaryOf(r))]));
-    assert.equal(s.usage.promptTokens, 0, 'cache hits are not re-costed on other models');
+  it('keeps running aggregates equal to computeMetrics over the same rows, through adds and deletes', async () => {
+    const rs = Array.from({ length: 40 }, (_, i) => makeRecord({
+      requestModel: 'gpt-4o', responseModel: null, latencyMs: (i * 37) % 23 * 100, ttftMs: i % 3 ? 50 * i : null,
+      costUsd: i % 7 ? 0.001 * i : null, state: i % 11 ? 'ok' : 'error', status: i % 11 ? 200 : 502,
+      cache: i % 9 ? null : { enabled: true, hit: true, savedUsd: 0.01, bucketMaxSize: 1, seed: null },
+      usage: makeUsage({ promptTokens: 100 + i, completionTokens: i }),
+    }));
+    await add(...rs.slice(0, 30));
+    const fresh = new HoverIndex({ store, now: () => now });
+    fresh.rebuildNow(); // bulk path (sorted on first read) ...
+    await add(...rs.slice(30)); // ... then live inserts into sorted arrays
+    await store.delete([rs[3].id, rs[31].id, rs[12].id]);
+    const kept = rs.filter((r) => ![rs[3].id, rs[31].id, rs[12].id].includes(r.id));
+    const expected = computeMetrics(kept.map((r) => metricRowFromSummary(summaryOf(r))));
+    for (const idx of [index, fresh]) {
+      const m = idx.modelStats('gpt-4o')!.metrics;
+      const { costTotal, costPerRequest, latency, ...rest } = m;
+      const { costTotal: eCost, costPerRequest: ePer, latency: eLat, ...eRest } = expected;
+      assert.deepEqual(rest, eRest);
+      assert.ok(Math.abs(costTotal - eCost) < 1e-12 && Math.abs((costPerRequest ?? 0) - (ePer ?? 0)) < 1e-12);
+      assert.deepEqual({ ...latency, avg: Math.round(latency.avg!) }, { ...eLat, avg: Math.round(eLat.avg!) });
+    }
+    fresh.dispose();
+    const hit = index.modelStats('gpt-4o')!.usage.promptTokens;
+    assert.equal(hit, kept.filter((r) => !r.cache?.hit).reduce((a, r) => a + r.usage!.promptTokens, 0), 'cache hits are not re-costed on other models');
   });
 });

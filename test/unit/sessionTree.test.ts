@@ -154,6 +154,31 @@ describe('session tree model', () => {
       'Environment: production · Feature: x · model: gpt-4o · status: error · "retry"');
   });
 
+  it('keeps a filtered tree current from store changes without rescanning', async () => {
+    await add(makeRecord({ startedAt: now - 5000, requestModel: 'gpt-4o', responseModel: null }));
+    model.setFilter({ status: 'pending' });
+    assert.deepEqual(model.getChildren(), []);
+    let events = 0;
+    const d = model.onDidChange(() => events++);
+    await add(makeRecord({ startedAt: now - 4000 }));
+    model.flush();
+    assert.equal(events, 0, 'a change that does not match a filtered tree refreshes nothing');
+    const rec = makeSessionRecord('s', { startedAt: now - 3000, session: { id: 's', path: '/deep/er', name: 'Live' } });
+    store.begin({ ...summaryOf(rec), state: 'pending' });
+    model.flush();
+    assert.equal(events, 1);
+    const [session] = model.getChildren();
+    assert.equal(model.getItem(session).label, 'Live');
+    assert.deepEqual(labels(model.getChildren(model.getChildren(session)[0])), ['er']);
+    assert.equal(model.matchCount(), 1);
+    await store.complete(rec);
+    model.flush();
+    assert.equal(events, 2, 'it stops matching: the tree refreshes and it is gone');
+    assert.deepEqual(model.getChildren(), []);
+    assert.equal(model.matchCount(), 0);
+    d.dispose();
+  });
+
   it('shows a pending request with a spinner, then its outcome, refreshing only that node', async () => {
     const rec = makeRecord({ startedAt: now - 1000 });
     const pendingSummary = { ...summaryOf(rec), state: 'pending' as const, firstByteAt: null, endedAt: null, latencyMs: null, usage: null, costUsd: null, status: null };
@@ -206,7 +231,8 @@ describe('session tree model', () => {
       properties: { Feature: '<img src=x onerror=alert(1)>' },
     });
     await add(rec);
-    const item = model.getItem(model.getChildren()[0]);
+    const node = model.getChildren()[0];
+    const item = { ...model.getItem(node), tooltip: model.getTooltip(node) };
     assert.match(item.tooltip, /Tokens 1,200 in \(1,000 cached\) · 300 out \(100 reasoning\)/);
     assert.match(item.tooltip, /TTFT 150 ms · streamed/);
     assert.ok(item.tooltip.includes('Feature = \\<img src=x onerror=alert\\(1\\)\\>'), item.tooltip);
