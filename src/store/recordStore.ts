@@ -483,7 +483,7 @@ export class RecordStore implements RecordStoreApi {
       if (this.unwritten.get(gone.id) === gone.blob) this.unwritten.delete(gone.id);
       const cur = this.index.get(gone.id);
       if (cur === gone.summary) {
-        const marked = { ...cur, warnings: [...cur.warnings, 'not stored: the log could not be written and the memory queue was full'] };
+        const marked = { ...cur, warnings: [...cur.warnings, 'not stored: the write queue was full (the disk was failing or too slow)'] };
         this.index.upsert(marked);
         this.emitter.fire({ type: 'upsert', summary: marked, isNew: false });
       }
@@ -598,9 +598,10 @@ export class RecordStore implements RecordStoreApi {
   }
 
   private onWriteSuccess(written: number): void {
-    if (this.failure) {
+    if (this.failure || this.dropped) {
       const dropped = this.dropped;
-      this.logger.info(`store: writing request logs again${written ? ` (${written} waiting records written)` : ''}${dropped ? `; ${dropped} records were dropped while writes failed` : ''}`);
+      if (this.failure) this.logger.info(`store: writing request logs again${written ? ` (${written} waiting records written)` : ''}${dropped ? `; ${dropped} records were dropped from the full queue` : ''}`);
+      else this.logger.info(`store: ${dropped} records were dropped from the full write queue`);
       this.failure = null;
       this.dropped = 0;
     }
