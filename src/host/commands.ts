@@ -179,7 +179,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
         isCancelled: () => token.isCancellationRequested }),
     );
     if (result.cancelled) {
-      void vscode.window.showInformationMessage('LLM Lens: export cancelled; the partial file was removed.');
+      void vscode.window.showInformationMessage('LLM Lens: export cancelled; nothing was written.');
       return result;
     }
     if (typeof target !== 'string' && !(target instanceof vscode.Uri)) {

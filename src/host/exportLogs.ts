@@ -1,14 +1,15 @@
-// Streams the log to a file a page of records at a time: a log of 100,000 requests with bodies
-// does not fit comfortably in one string, and the extension host must stay responsive meanwhile.
-// The record formats themselves (JSONL lines, HAR entries) come from src/store/export.ts.
-import { createWriteStream, promises as fsp } from 'node:fs';
-import { once } from 'node:events';
+// Streams the log to a file a page of records at a time, with progress and cancellation for the
+// notification: a log of 100,000 requests with bodies does not fit comfortably in one string, and
+// the extension host must stay responsive meanwhile. The formats (JSONL lines, HAR entries, both
+// re-redacted) are the store's (src/store/export.ts); like its exportToFile, it writes a temp file
+// and renames it, so a failed or cancelled export never leaves a half file under the chosen name.
+import { open, rename, rm } from 'node:fs/promises';
 import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordReader } from '../core/store';
 import type { LogRecord } from '../core/types';
-import { toHar, toJsonl } from '../store/export';
+import { toHarEntry, toJsonlLine, type ExportFormat } from '../store/export';
 
-export type ExportFormat = 'jsonl' | 'har';
+export type { ExportFormat };
 
 export interface ExportOptions {
   store: RecordReader;
@@ -20,71 +21,73 @@ export interface ExportOptions {
   logger: Logger;
   onProgress?: (done: number, total: number) => void;
   isCancelled?: () => boolean;
-  /** Records read and written per step. */
+  /** Records whose bodies are read at once. */
   pageSize?: number;
+  /** HAR creator version (the extension's). */
+  version?: string;
 }
 
 export interface ExportResult {
   written: number;
-  /** Requests skipped because they vanished (deleted, retention) between listing and reading. */
+  /** Requests skipped because they vanished (deleted, retention) or were still in flight. */
   skipped: number;
   cancelled: boolean;
   file: string;
 }
 
+const FLUSH_BYTES = 1 << 20;
+
 export async function exportLogs(opts: ExportOptions): Promise<ExportResult> {
-  const page = opts.pageSize ?? 200;
+  const page = opts.pageSize ?? 100;
   // Oldest first: a log reads top to bottom in time, as HAR viewers expect.
   const ids = opts.store.list({ ...opts.query }).map((s) => s.id).filter((id) => !opts.include || opts.include(id)).reverse();
-  const out = createWriteStream(opts.file, { encoding: 'utf8' });
-  let failed: Error | undefined;
-  out.on('error', (e) => { failed = e; });
-  const write = async (chunk: string): Promise<void> => {
-    if (failed) throw failed;
-    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), once(out, 'error').then(([e]) => { throw e; })]);
+  const tmp = `${opts.file}.${process.pid}.${Date.now()}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  let buffer: string[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    if (!buffer.length) return;
+    await fh.write(buffer.join(''));
+    buffer = [];
+    bytes = 0;
+  };
+  const emit = async (s: string): Promise<void> => {
+    buffer.push(s);
+    bytes += s.length;
+    if (bytes > FLUSH_BYTES) await flush();
   };
   let written = 0;
   let skipped = 0;
   let cancelled = false;
   try {
-    if (opts.format === 'har') await write(harHeader());
+    if (opts.format === 'har') {
+      await emit(`{"log":{"version":"1.2","creator":${JSON.stringify({ name: 'LLM Lens', version: opts.version ?? '0.1.0' })},"entries":[\n`);
+    }
     for (let i = 0; i < ids.length; i += page) {
       if (opts.isCancelled?.()) { cancelled = true; break; }
-      const records = (await Promise.all(ids.slice(i, i + page).map((id) => opts.store.getRecord(id))))
-        .filter((r): r is LogRecord => !!r && r.state !== 'pending');
-      skipped += Math.min(page, ids.length - i) - records.length;
-      if (records.length) {
-        if (opts.format === 'jsonl') {
-          const text = toJsonl(records);
-          await write(text.endsWith('\n') ? text : text + '\n');
-        } else {
-          const entries = harEntries(toHar(records));
-          await write(entries.map((e, j) => (written + j === 0 ? '\n' : ',\n') + JSON.stringify(e)).join(''));
-        }
-        written += records.length;
+      const records = await Promise.all(ids.slice(i, i + page).map((id) => opts.store.getRecord(id)));
+      for (const rec of records) {
+        if (!rec || rec.state === 'pending') { skipped++; continue; }
+        await emit(opts.format === 'har' ? `${written ? ',\n' : ''}${JSON.stringify(toHarEntry(rec as LogRecord))}` : toJsonlLine(rec) + '\n');
+        written++;
       }
       opts.onProgress?.(Math.min(i + page, ids.length), ids.length);
     }
-    if (opts.format === 'har') await write('\n]}}\n');
-  } finally {
-    out.end();
-    await once(out, 'close').catch(() => undefined);
+    if (cancelled) {
+      await fh.close();
+      await rm(tmp, { force: true });
+      return { written, skipped, cancelled, file: opts.file };
+    }
+    if (opts.format === 'har') await emit('\n]}}\n');
+    await flush();
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, opts.file);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw e;
   }
-  if (failed) throw failed;
-  if (cancelled) await fsp.rm(opts.file, { force: true });
-  else opts.logger.info(`Exported ${written} requests to ${opts.file} (${opts.format})${skipped ? `, ${skipped} skipped (no longer in the log)` : ''}`);
+  opts.logger.info(`Exported ${written} requests to ${opts.file} (${opts.format})${skipped ? `, ${skipped} skipped (in flight or no longer in the log)` : ''}`);
   return { written, skipped, cancelled, file: opts.file };
-}
-
-function harHeader(): string {
-  const creator = { name: 'LLM Lens', version: '0.1.0' };
-  return `{"log":{"version":"1.2","creator":${JSON.stringify(creator)},"pages":[],"entries":[`;
-}
-
-/** The entries of a HAR document, whether the exporter returned it as an object or as text. */
-function harEntries(har: unknown): unknown[] {
-  const doc = typeof har === 'string' ? JSON.parse(har) as unknown : har;
-  const entries = (doc as { log?: { entries?: unknown } } | null)?.log?.entries;
-  if (!Array.isArray(entries)) throw new Error('the HAR exporter returned no log.entries');
-  return entries;
 }

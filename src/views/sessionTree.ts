@@ -79,7 +79,7 @@ export function registerSessionTree(context: vscode.ExtensionContext, services: 
     contexts: TreeItemContexts,
   });
   const provider = new SessionTreeProvider(model);
-  const view = vscode.window.createTreeView(Views.sessions, { treeDataProvider: provider, showCollapseAll: true });
+  const view = vscode.window.createTreeView(Views.sessions, { treeDataProvider: provider, showCollapseAll: true, canSelectMany: true });
 
   const updateFilterUi = (): void => {
     const filter = model.getFilter();
