@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { RecordSummary } from '../../src/core/types';
 import { barClass, buildPathTree, layoutWaterfall, pathPrefixes, sessionTotals, tickStep, underPath } from '../../src/webviews/app/sessionModel';
+import { modelOf, requestTitle, statusText } from '../../src/webviews/app/summaryText';
 import { makeRecord, makeUsage } from '../support/records';
 
 const T0 = Date.UTC(2025, 5, 1, 10, 0, 0);
@@ -32,7 +33,8 @@ describe('session panel model', () => {
     assert.equal(t.errors, 1);
     assert.equal(t.pending, 0);
     assert.ok(Math.abs(t.costUsd - 0.03) < 1e-12);
-    assert.equal(t.costUnknown, 1, 'the failed LLM request has no cost; the custom step does not count as unknown');
+    assert.equal(t.costUnknown, 0, 'a failed request is not billed and a custom step has no cost: neither is "unknown"');
+    assert.equal(sessionTotals([rec(0, 10, { costUsd: null })], T0).costUnknown, 1, 'a successful request without a price is');
     assert.equal(t.promptTokens, 110);
     assert.equal(t.completionTokens, 55);
     assert.equal(t.totalTokens, 165);
@@ -100,5 +102,19 @@ describe('session panel model', () => {
     assert.equal(empty.spanMs, 1);
     assert.deepEqual(layoutWaterfall([rec(0, 300)], T0).ticks.map((t) => t.label), ['0 ms', '50 ms', '100 ms', '150 ms', '200 ms', '250 ms', '300 ms']);
     assert.deepEqual(layoutWaterfall([rec(0, 45_000)], T0).ticks.map((t) => t.label), ['0 s', '10 s', '20 s', '30 s', '40 s']);
+  });
+});
+
+describe('panel titles and status text', () => {
+  it('names a request by its model, or by its API path while no model is known', () => {
+    assert.equal(requestTitle(rec(0, 10)), 'gpt-4o-mini-2024-07-18 · 200');
+    assert.equal(requestTitle(rec(0, null, { state: 'pending', status: null, requestModel: null, responseModel: null, path: '/v1/chat/completions' })), 'chat/completions · pending');
+    assert.equal(modelOf(rec(0, 1, { requestModel: null, responseModel: null, path: '/anthropic/v1/messages?beta=true' })), 'messages');
+    assert.equal(modelOf(rec(0, 1, { kind: 'custom', requestModel: null, responseModel: null })), 'custom step');
+  });
+  it('says what went wrong in the status', () => {
+    assert.equal(statusText(rec(0, 1, { state: 'error', status: 429, error: { kind: 'upstream_status', message: 'x' } })), '429 · upstream_status');
+    assert.equal(statusText(rec(0, 1, { state: 'error', status: null, error: { kind: 'upstream_timeout', message: 'x' } })), 'upstream_timeout');
+    assert.equal(statusText(rec(0, 1, { cache: { enabled: true, hit: true, savedUsd: null, bucketMaxSize: 1, seed: null } })), '200 · cache hit');
   });
 });

@@ -31,7 +31,8 @@ export function sessionTotals(records: RecordSummary[], now: number): SessionTot
     if (r.kind === 'custom') t.customSteps++; else t.requests++;
     if (r.state === 'error') t.errors++;
     if (r.state === 'pending') t.pending++;
-    if (r.costUsd === null) { if (r.kind === 'llm' && r.state !== 'pending') t.costUnknown++; } else t.costUsd += r.costUsd;
+    // A failed request is not billed; only a successful one without a price is an unknown cost.
+    if (r.costUsd === null) { if (r.kind === 'llm' && r.state === 'ok') t.costUnknown++; } else t.costUsd += r.costUsd;
     if (r.usage) {
       t.promptTokens += r.usage.promptTokens;
       t.completionTokens += r.usage.completionTokens;

@@ -2,7 +2,11 @@
 import type { RecordSummary } from '../../core/types';
 
 export function modelOf(s: RecordSummary): string {
-  return s.responseModel ?? s.requestModel ?? (s.kind === 'custom' ? 'custom step' : 'unknown model');
+  if (s.responseModel ?? s.requestModel) return (s.responseModel ?? s.requestModel) as string;
+  if (s.kind === 'custom') return 'custom step';
+  // No model yet (in flight) or none sent: the API path says what the request was ("chat/completions").
+  const tail = s.path.split('?')[0]?.replace(/^\/(v\d+\/)?/, '').replace(/^(anthropic|openai)\/(v\d+\/)?/, '');
+  return tail ? tail : 'request';
 }
 
 /** "200", "pending", "429 · upstream_status", "200 · cache hit". */
