@@ -262,15 +262,22 @@ export class HeliconeQueryClient {
 
   /** One page of requests. */
   async queryRequests(body: RequestQueryBody, opts: CallOptions = {}): Promise<HeliconeRow[]> {
-    const json = await this.call('POST', this.requestQueryPath, body, opts.signal);
+    return (await this.queryPage(body, opts.signal)).rows;
+  }
+
+  /** A page and, when the source says (LLM Lens sends X-Total-Count; Helicone does not), the match count. */
+  private async queryPage(body: RequestQueryBody, signal: AbortSignal | undefined): Promise<{ rows: HeliconeRow[]; total: number | null }> {
+    const { json, headers } = await this.call('POST', this.requestQueryPath, body, signal);
     const rows = this.validate(envelope(z.array(heliconeRowSchema)), json);
-    return rows.map(normaliseRow);
+    const raw = headers['x-total-count'];
+    const total = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : null;
+    return { rows: rows.map(normaliseRow), total };
   }
 
   /** One request by id, bodies included; null when the source does not know it. */
   async getRequest(id: string, opts: CallOptions = {}): Promise<HeliconeRow | null> {
     try {
-      const json = await this.call('GET', `/v1/request/${encodeURIComponent(id)}`, undefined, opts.signal);
+      const { json } = await this.call('GET', `/v1/request/${encodeURIComponent(id)}`, undefined, opts.signal);
       const row = this.validate(envelope(heliconeRowSchema), json);
       return row === null ? null : normaliseRow(row);
     } catch (e) {
@@ -280,7 +287,7 @@ export class HeliconeQueryClient {
   }
 
   async querySessions(body: SessionQueryBody, opts: CallOptions = {}): Promise<HeliconeSessionRow[]> {
-    const json = await this.call('POST', '/v1/session/query', body, opts.signal);
+    const { json } = await this.call('POST', '/v1/session/query', body, opts.signal);
     const rows = this.validate(envelope(z.array(sessionRowSchema)), json);
     return rows.map((r) => ({
       ...r,
@@ -296,9 +303,9 @@ export class HeliconeQueryClient {
 
   /**
    * Every request created in [since, until) that matches `filter`, newest first, paged with
-   * offsets. Paging goes on until a page comes back empty: Helicone drops duplicate versions
-   * of a row from a page, so a short page does not prove the end. With `rowCap` reached, the
-   * newest rows are kept and `capped` says more exist.
+   * offsets. Paging goes on until a page comes back empty (Helicone drops duplicate versions of
+   * a row from a page, so a short page does not prove the end) or the source's X-Total-Count
+   * says all were seen. With `rowCap` reached, the newest rows are kept and `capped` says so.
    */
   async queryWindow(opts: QueryWindowOptions): Promise<{ rows: HeliconeRow[]; capped: boolean }> {
     const pageSize = Math.max(1, Math.min(MAX_LIMIT, Math.floor(opts.pageSize ?? MAX_LIMIT)));
@@ -308,7 +315,7 @@ export class HeliconeQueryClient {
     const rows: HeliconeRow[] = [];
     for (let offset = 0; ; offset += pageSize) {
       if (rows.length >= rowCap) return { rows: rows.slice(0, rowCap), capped: true };
-      const page = await this.queryRequests({ filter, limit: pageSize, offset, sort: { created_at: 'desc' } }, { signal: opts.signal });
+      const { rows: page, total } = await this.queryPage({ filter, limit: pageSize, offset, sort: { created_at: 'desc' } }, opts.signal);
       let fresh = 0;
       for (const r of page) {
         if (seen.has(r.request_id)) continue;
@@ -322,15 +329,19 @@ export class HeliconeQueryClient {
         this.logger.warn(`query ${this.displayUrl}: page at offset ${offset} repeated earlier rows; stopping (the source may not support paging)`);
         return { rows: rows.slice(0, rowCap), capped: rows.length > rowCap };
       }
-      if (rows.length > rowCap || (rows.length === rowCap && page.length === pageSize)) return { rows: rows.slice(0, rowCap), capped: true };
-      if (rows.length === rowCap) return { rows, capped: false };
+      const seenAll = total !== null && offset + page.length >= total;
+      if (rows.length > rowCap) return { rows: rows.slice(0, rowCap), capped: true };
+      if (rows.length === rowCap) return { rows, capped: !seenAll && page.length === pageSize };
+      if (seenAll) return { rows, capped: false };
     }
   }
 
-  /** Closes the connection pool. */
+  /** Closes the connection pool; calling it again is a no-op. */
   async close(): Promise<void> {
-    await this.pool.close();
+    this.closing ??= this.pool.close();
+    await this.closing;
   }
+  private closing: Promise<void> | null = null;
 
   private validate<T>(schema: z.ZodType<{ data: T | null; error?: unknown }>, json: unknown): T {
     const r = schema.safeParse(json);
@@ -359,7 +370,7 @@ export class HeliconeQueryClient {
     return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<unknown> {
+  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<{ json: unknown; headers: Dispatcher.ResponseData['headers'] }> {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'llm-lens' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
@@ -386,7 +397,7 @@ export class HeliconeQueryClient {
         const status = res.statusCode;
         if (status >= 200 && status < 300) {
           try {
-            return JSON.parse(text) as unknown;
+            return { json: JSON.parse(text) as unknown, headers: res.headers };
           } catch {
             throw new QueryError('QUERY_BAD_RESPONSE', `${where} answered ${status} with a body that is not JSON: ${this.scrub(text.slice(0, 120))}`, { status });
           }

@@ -371,6 +371,27 @@ describe('query client against LLM Lens\'s own query API', function () {
     }
   });
 
+  it('stops paging an LLM Lens source on its X-Total-Count, without the extra empty page Helicone needs', async () => {
+    const store = await RecordStore.open({ dataDir: dir, logger });
+    let server: Server | undefined;
+    try {
+      for (const r of records) await store.complete(r);
+      const handler = createQueryApi({ store, logger });
+      let queries = 0;
+      server = createServer((req, res) => { if (req.method === 'POST') queries++; void handler(req, res); });
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      const client = new HeliconeQueryClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, logger });
+      const { rows, capped } = await client.queryWindow({ since: NOW - 12 * HOUR, until: NOW, filter: propertyEquals('Environment', 'development'), pageSize: 4 });
+      await client.close();
+      assert.equal(rows.length, 15);
+      assert.equal(capped, false);
+      assert.equal(queries, 4, 'pages of 4, 4, 4 and 3 rows');
+    } finally {
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await store.close();
+    }
+  });
+
   it('works against the full proxy runtime with a token; a wrong key is QUERY_AUTH', async () => {
     let runtime: LensRuntime | undefined;
     try {
