@@ -8,10 +8,9 @@ import { errorMessage, isLensError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { RecordStoreApi } from '../core/store';
 import type { PriceBook } from '../pricing/priceBook';
-import { ResponseCache } from '../proxy/cache';
+import type { ResponseCache } from '../proxy/cache';
 import { providerBaseUrls } from '../proxy/routing';
-import { startProxy, type ProxyServer } from '../proxy/server';
-import { createQueryApi } from '../query/apiServer';
+import type { ProxyServer } from '../proxy/server';
 import { bodyCapBytes, type Settings } from '../settings/settings';
 import { Commands, ContextKeys, InternalCommands, SETTINGS_SECTION, SettingKeys } from './constants';
 import type { ProxyController, ProxyState, SettingsReader } from './services';
@@ -93,8 +92,11 @@ export class LensProxyController implements ProxyController, vscode.Disposable {
     this.setState('starting');
     try {
       await this.deps.storeReady;
+      // The proxy stack (undici, the HTTP server, the query API) loads on first start, not at activation.
+      const { startProxy, ResponseCache, createQueryApi } = loadProxyStack();
       this.cache ??= new ResponseCache({ dir: path.join(this.deps.context.globalStorageUri.fsPath, 'cache'), logger: this.deps.logger });
-      await this.cache.load();
+      const cache = this.cache;
+      await cache.load();
       const store = this.deps.store;
       this.server = await startProxy({
         host: s.host,
@@ -105,7 +107,7 @@ export class LensProxyController implements ProxyController, vscode.Disposable {
         logger: this.deps.logger,
         bodyCapBytes: bodyCapBytes(s),
         timeouts: { connectMs: s.timeouts.connectMs, headersMs: s.timeouts.firstByteMs, bodyIdleMs: s.timeouts.idleMs },
-        cache: this.cache,
+        cache,
         apiHandler: createQueryApi({ store, logger: this.deps.logger }),
       });
       this._lastError = null;
@@ -269,6 +271,20 @@ export class LensProxyController implements ProxyController, vscode.Disposable {
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+type ServerModule = typeof import('../proxy/server');
+type CacheModule = typeof import('../proxy/cache');
+type QueryApiModule = typeof import('../query/apiServer');
+
+/** Required on first start: bundled, but evaluated only then (esbuild keeps require() lazy). */
+function loadProxyStack(): Pick<ServerModule, 'startProxy'> & Pick<CacheModule, 'ResponseCache'> & Pick<QueryApiModule, 'createQueryApi'> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const server = require('../proxy/server') as ServerModule;
+  const cache = require('../proxy/cache') as CacheModule;
+  const api = require('../query/apiServer') as QueryApiModule;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { startProxy: server.startProxy, ResponseCache: cache.ResponseCache, createQueryApi: api.createQueryApi };
 }
 
 function isLoopback(host: string): boolean {
