@@ -236,7 +236,7 @@ export function toCurl(record: LogRecord, opts: { baseUrl: string }): string {
   }
   if (!hasKey && r.provider === 'anthropic') parts.push(placeholderHeader('x-api-key', '', r.provider));
   else if (!hasKey && r.provider === 'openai') parts.push(placeholderHeader('Authorization', 'Bearer x', r.provider));
-  if (r.bodies.request.kind === 'omitted') notes.push('# the request body was not stored (Helicone-Omit-Request); add it with --data-raw');
+  if (r.bodies.request.kind === 'omitted') notes.push('# the request body was not stored (Helicone-Omit-Request): add it before running this');
   if (body) {
     if (r.bodies.request.truncated) notes.push(`# the stored request body was cut at the body cap (original ${r.bodies.request.size} bytes): this sends the partial body`);
     if (body.base64) {
