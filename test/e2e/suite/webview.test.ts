@@ -209,4 +209,51 @@ describe('webview: request and session panels in a real VS Code', function () {
     await assertInert('the replayed request panel');
     await screenshot('webview-request-replayed');
   });
+  it('shows the replay in the session panel (4 rows) and follows the theme (dark screenshot)', async function () {
+    if (!hasUiControl()) return this.skip();
+    await vscode.commands.executeCommand('llmLens.openSession', sessionId);
+    await waitFor(async () => (await uiTextNow('.wf-row')).length === 4, 15_000, 'the replay as a fourth waterfall row');
+    const workbench = vscode.workspace.getConfiguration('workbench');
+    const previous = workbench.inspect<string>('colorTheme')?.globalValue;
+    await workbench.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    try {
+      // VS Code pushes the new theme's variables into the webview: the page needs no message.
+      await waitFor(async () => {
+        const bg = await evaluateInFrames<string>('.lens-session', 'getComputedStyle(document.body).backgroundColor');
+        return bg.some((c) => /rgb\((\d+), (\d+), (\d+)\)/.test(c) && Number(/rgb\((\d+)/.exec(c)![1]) < 80);
+      }, 10_000, 'a dark webview background');
+      await assertInert('the session panel (dark)');
+      await screenshot('webview-session-dark');
+      await vscode.commands.executeCommand('llmLens.openRequest', ids.hostile);
+      // The page comes back on the tab it was left on (Details, from the first test): its saved state.
+      await uiText('[role="tab"][aria-selected="true"]', (t) => t === 'Details');
+      await click({ selector: '[role="tab"]', hasText: 'Conversation' });
+      await uiText('.msg-from-response', (t) => t.includes(HOSTILE));
+      await screenshot('webview-request-dark');
+    } finally {
+      await workbench.update('colorTheme', previous, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('restores a request panel from its saved state (the serializer path of a window reload)', async function () {
+    // What VS Code does after a reload: a fresh panel of our view type plus the state the page saved.
+    const registry = api.panels.request() as PanelRegistry & { revive(panel: vscode.WebviewPanel, state: unknown): void };
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await waitFor(() => registry.openIds().length === 0, 5_000, 'all request panels closed');
+    const panel = vscode.window.createWebviewPanel('llmLens.request', 'restored', vscode.ViewColumn.One, { enableScripts: true });
+    registry.revive(panel, { recordId: ids.hostile, tab: 'details' });
+    assert.deepEqual(registry.openIds(), [ids.hostile]);
+    if (hasUiControl()) {
+      await uiText('.msg-from-response', (t) => t.includes(HOSTILE), 15_000);
+      await assertInert('the restored request panel');
+      await screenshot('webview-request-restored');
+    }
+    // State from another version or none at all: the tab is closed rather than left empty.
+    const junk = vscode.window.createWebviewPanel('llmLens.request', 'junk', vscode.ViewColumn.One, { enableScripts: true });
+    let disposed = false;
+    junk.onDidDispose(() => { disposed = true; });
+    registry.revive(junk, { something: 'else' });
+    assert.equal(disposed, true);
+    assert.deepEqual(registry.openIds(), [ids.hostile]);
+  });
 });
