@@ -37,18 +37,26 @@ export function alertKey(rule: AlertRule): string {
   return JSON.stringify([rule.environment, rule.metric, rule.threshold, rule.windowMinutes, rule.minRequests]);
 }
 
+/** An environment's rows as known at `asOf`: when they were fetched (remote) or now (local). */
+export interface EnvironmentSample {
+  rows: readonly MetricRow[];
+  asOf: number;
+}
+
 /**
- * `rowsByEnvironment` maps an environment to its rows, or to null when its data is unavailable;
- * an environment missing from the map is unavailable too (nobody queried it).
+ * `samples` maps an environment to its rows, or to null when its data is unavailable; an
+ * environment missing from the map is unavailable too (nobody queried it). A rule's window ends
+ * at the sample's `asOf`, not at the wall clock: rows fetched five minutes ago say nothing about
+ * the last five minutes, and sliding the window past them would read as "traffic stopped".
  */
-export function evaluateAlerts(rules: readonly AlertRule[], rowsByEnvironment: ReadonlyMap<string, readonly MetricRow[] | null>, now: number): AlertEvaluation[] {
+export function evaluateAlerts(rules: readonly AlertRule[], samples: ReadonlyMap<string, EnvironmentSample | null>, now: number): AlertEvaluation[] {
   return rules.map((rule) => {
-    const windowEnd = now;
-    const windowStart = now - rule.windowMinutes * 60_000;
+    const sample = samples.get(rule.environment);
+    const windowEnd = sample ? Math.min(now, sample.asOf) : now;
+    const windowStart = windowEnd - rule.windowMinutes * 60_000;
     const base = { key: alertKey(rule), rule, windowStart, windowEnd };
-    const rows = rowsByEnvironment.get(rule.environment);
-    if (!rows) return { ...base, state: 'unknown', value: null, requests: 0, insufficient: false };
-    const inWindow = rows.filter((r) => r.createdAt > windowStart && r.createdAt <= windowEnd);
+    if (!sample) return { ...base, state: 'unknown', value: null, requests: 0, insufficient: false };
+    const inWindow = sample.rows.filter((r) => r.createdAt > windowStart && r.createdAt <= windowEnd);
     const m = computeMetrics(inWindow);
     const value = rule.metric === 'errorRate' ? m.errorRate
       : rule.metric === 'cost' ? m.costTotal

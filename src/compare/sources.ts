@@ -1,0 +1,169 @@
+// Where comparison rows come from. The local store ("this machine") is always a source; remote
+// sources are Helicone-compatible query APIs (Helicone US/EU, self-hosted, another LLM Lens
+// proxy's /api), all spoken to by the one HeliconeQueryClient.
+//
+// Remote rows are fetched incrementally: the first refresh covers the whole horizon (30 days,
+// for the cost-by-environment chart), later ones only what is new plus an overlap for rows that
+// reach the source late. Asking Helicone for 30 days of production every five minutes would cost
+// tens of pages per refresh and earn 429s; this costs one page most of the time.
+import type { RecordReader } from '../core/store';
+import { metricRowFromSummary, propertyKey } from '../metrics/metrics';
+import type { MetricRow } from '../metrics/metrics';
+import { propertyEquals } from '../query/filter';
+import type { QueryWindowOptions } from '../query/client';
+import type { HeliconeRow } from '../query/rows';
+import { metricRowFromHeliconeRow } from '../query/rows';
+
+export const LOCAL_SOURCE_NAME = 'this machine';
+export const DAY_MS = 86_400_000;
+/** How far back comparison data goes: the 30-day cost-by-environment chart. */
+export const DEFAULT_HORIZON_MS = 30 * DAY_MS;
+/** Rows kept per environment and source; the UI says when a source has more. */
+export const DEFAULT_ROW_CAP = 10_000;
+/** Re-read this much before the last refresh: Helicone logs some requests a few minutes late. */
+export const DEFAULT_OVERLAP_MS = 15 * 60_000;
+
+/** What the comparison needs from a query client (HeliconeQueryClient has it). */
+export interface WindowQueryClient {
+  queryWindow(opts: QueryWindowOptions): Promise<{ rows: HeliconeRow[]; capped: boolean }>;
+}
+
+/** One environment's rows from one source, keyed by request id so sources and refreshes merge without double counting. */
+export interface SourceEnvironmentRows {
+  rows: ReadonlyMap<string, MetricRow>;
+  /** More rows exist than were kept: the rows are complete only from `coveredSince` on. */
+  capped: boolean;
+  coveredSince: number;
+}
+
+export type SourceRows = ReadonlyMap<string, SourceEnvironmentRows>;
+
+// ---------------------------------------------------------------------------------------------
+// Local
+
+/**
+ * The local store's records from `since` on, by environment. A record without the environment
+ * property counts as the development environment: local traffic is development traffic unless
+ * it says otherwise. Records still in flight are left out (no outcome yet).
+ */
+export function localSourceRows(reader: RecordReader, opts: { environmentProperty: string; devEnvironment: string; since: number; until: number }): Map<string, SourceEnvironmentRows> {
+  const envOf = propertyKey(opts.environmentProperty);
+  const byEnv = new Map<string, Map<string, MetricRow>>();
+  for (const s of reader.list({ since: opts.since, until: opts.until })) {
+    if (s.state === 'pending') continue;
+    const row = metricRowFromSummary(s);
+    const env = envOf(row) ?? opts.devEnvironment;
+    let m = byEnv.get(env);
+    if (!m) { m = new Map(); byEnv.set(env, m); }
+    m.set(s.id, row);
+  }
+  const out = new Map<string, SourceEnvironmentRows>();
+  for (const [env, rows] of byEnv) out.set(env, { rows, capped: false, coveredSince: opts.since });
+  // The development column always exists locally, even before the first request.
+  if (!out.has(opts.devEnvironment)) out.set(opts.devEnvironment, { rows: new Map(), capped: false, coveredSince: opts.since });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote
+
+export interface RemoteWindowCacheOptions {
+  client: WindowQueryClient;
+  environmentProperty: string;
+  environments: readonly string[];
+  now: () => number;
+  horizonMs?: number;
+  rowCap?: number;
+  overlapMs?: number;
+  pageSize?: number;
+}
+
+interface EnvCache {
+  rows: Map<string, MetricRow>;
+  coveredSince: number;
+  /** `until` of the last successful query; null before the first. */
+  fetchedUntil: number | null;
+}
+
+/** One remote source's rows per environment, kept between refreshes and topped up incrementally. */
+export class RemoteWindowCache {
+  private readonly envs = new Map<string, EnvCache>();
+  private readonly horizonMs: number;
+  private readonly rowCap: number;
+  private readonly overlapMs: number;
+
+  constructor(private readonly opts: RemoteWindowCacheOptions) {
+    this.horizonMs = opts.horizonMs ?? DEFAULT_HORIZON_MS;
+    this.rowCap = opts.rowCap ?? DEFAULT_ROW_CAP;
+    this.overlapMs = opts.overlapMs ?? DEFAULT_OVERLAP_MS;
+  }
+
+  /**
+   * Queries every environment (in parallel) and returns the rows kept for each. Throws the
+   * client's LensError when any environment fails; environments that succeeded keep their update
+   * for the next call.
+   */
+  async fetch(signal?: AbortSignal): Promise<SourceRows> {
+    const until = this.opts.now();
+    const horizonStart = until - this.horizonMs;
+    await Promise.all(this.opts.environments.map((env) => this.fetchEnv(env, horizonStart, until, signal)));
+    const out = new Map<string, SourceEnvironmentRows>();
+    for (const env of this.opts.environments) {
+      const c = this.envs.get(env)!;
+      out.set(env, { rows: new Map(c.rows), capped: c.coveredSince > horizonStart, coveredSince: Math.max(c.coveredSince, horizonStart) });
+    }
+    return out;
+  }
+
+  private async fetchEnv(env: string, horizonStart: number, until: number, signal: AbortSignal | undefined): Promise<void> {
+    const prev = this.envs.get(env);
+    const since = prev?.fetchedUntil != null ? Math.max(horizonStart, prev.fetchedUntil - this.overlapMs) : horizonStart;
+    const { rows, capped } = await this.opts.client.queryWindow({
+      since,
+      until,
+      filter: propertyEquals(this.opts.environmentProperty, env),
+      rowCap: this.rowCap,
+      pageSize: this.opts.pageSize,
+      signal,
+    });
+    const fresh = new Map<string, MetricRow>();
+    for (const r of rows) {
+      const m = metricRowFromHeliconeRow(r);
+      if (Number.isFinite(m.createdAt)) fresh.set(r.request_id, m);
+    }
+    // queryWindow returns newest first and, when capped, drops the oldest: everything older than
+    // the oldest row kept is a gap, so older cached rows are dropped with it rather than shown as
+    // if the window were complete.
+    let coveredSince = prev ? prev.coveredSince : since;
+    let merged: Map<string, MetricRow>;
+    if (capped) {
+      let oldest = until;
+      for (const m of fresh.values()) if (m.createdAt < oldest) oldest = m.createdAt;
+      coveredSince = oldest;
+      merged = fresh;
+    } else {
+      merged = new Map(prev?.rows ?? []);
+      for (const [id, m] of fresh) merged.set(id, m);
+      if (!prev) coveredSince = since;
+    }
+    for (const [id, m] of merged) if (m.createdAt < horizonStart) merged.delete(id);
+    this.envs.set(env, { rows: merged, coveredSince, fetchedUntil: until });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging
+
+/** Rows of one environment from several sources, each request once (the first source wins). */
+export function mergeSourceRows(parts: ReadonlyArray<SourceEnvironmentRows | undefined>): { rows: MetricRow[]; capped: boolean; coveredSince: number | null } {
+  const seen = new Map<string, MetricRow>();
+  let capped = false;
+  let coveredSince: number | null = null;
+  for (const p of parts) {
+    if (!p) continue;
+    for (const [id, r] of p.rows) if (!seen.has(id)) seen.set(id, r);
+    if (p.capped) capped = true;
+    coveredSince = coveredSince === null ? p.coveredSince : Math.max(coveredSince, p.coveredSince);
+  }
+  return { rows: [...seen.values()], capped, coveredSince };
+}
