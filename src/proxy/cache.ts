@@ -112,6 +112,8 @@ interface Slot {
   size: number;
   lastUsed: number;
   file: string;
+  /** Set while the file is being written: a reader waits for it instead of missing. */
+  writing: Promise<boolean> | null;
 }
 
 export interface ResponseCacheOptions {
@@ -139,6 +141,8 @@ export class ResponseCache {
   private readonly slots = new Map<string, Slot>();
   private totalBytes = 0;
   private writeFailureReported = false;
+  /** Saves announced by expectSave and not yet done, by key. */
+  private readonly expected = new Map<string, Set<Promise<unknown>>>();
   private ready: Promise<void> | null = null;
 
   constructor(opts: ResponseCacheOptions) {
@@ -175,7 +179,7 @@ export class ResponseCache {
       }
       try {
         const st = await fsp.stat(full);
-        this.addSlot({ key: m[1], index: Number(m[2]), expiresAt: Number(m[3]), size: st.size, lastUsed: st.mtimeMs, file: full });
+        this.addSlot({ key: m[1], index: Number(m[2]), expiresAt: Number(m[3]), size: st.size, lastUsed: st.mtimeMs, file: full, writing: null });
       } catch { /* gone meanwhile */ }
     }
     await this.enforceBound();
@@ -222,6 +226,8 @@ export class ResponseCache {
    */
   async lookup(key: string, bucketMaxSize: number): Promise<CachedResponse | null> {
     await this.load();
+    const pending = this.expected.get(key);
+    if (pending) await Promise.allSettled([...pending]);
     const slots = this.liveSlots(key, bucketMaxSize);
     if (slots.some((s) => s === undefined)) return null;
     const filled = slots as Slot[];
@@ -236,6 +242,7 @@ export class ResponseCache {
   }
 
   private async read(s: Slot): Promise<CachedResponse | null> {
+    if (s.writing && !(await s.writing)) return null;
     let buf: Buffer;
     try {
       buf = await fsp.readFile(s.file);
@@ -262,6 +269,19 @@ export class ResponseCache {
   }
 
   /**
+   * Announces that a save for `key` is on its way (the proxy builds the record, with its cost,
+   * before saving). Lookups of that key wait for it, so a client that repeats a request as soon as
+   * the first answer arrives gets the HIT it expects.
+   */
+  expectSave(key: string, done: Promise<unknown>): void {
+    let set = this.expected.get(key);
+    if (!set) { set = new Set(); this.expected.set(key, set); }
+    set.add(done);
+    const s = set;
+    void done.finally(() => { s.delete(done); if (s.size === 0 && this.expected.get(key) === s) this.expected.delete(key); });
+  }
+
+  /**
    * Stores a response in the first free slot of its bucket. Returns false when the bucket is full,
    * the entry is too large, or the disk write failed (reported once; the proxy goes on).
    */
@@ -280,13 +300,18 @@ export class ResponseCache {
     const data = Buffer.concat([Buffer.from(metaLine + '\n', 'utf8'), entry.body]);
     const file = path.join(this.dir, `${key}.${index}.${expiresAt}.bin`);
     // Claim the slot before the write so a concurrent save of the same key takes the next one.
-    const slot: Slot = { key, index, expiresAt, size: data.length, lastUsed: createdAt, file };
+    const slot: Slot = { key, index, expiresAt, size: data.length, lastUsed: createdAt, file, writing: null };
     this.addSlot(slot);
     const tmp = path.join(this.dir, `${randomBytes(8).toString('hex')}.tmp`);
+    let finishWrite: (ok: boolean) => void = () => undefined;
+    slot.writing = new Promise<boolean>((r) => { finishWrite = r; });
     try {
       await fsp.writeFile(tmp, data);
       await fsp.rename(tmp, file);
+      slot.writing = null;
+      finishWrite(true);
     } catch (e) {
+      finishWrite(false);
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       if (this.slots.get(this.slotId(key, index)) === slot) { this.slots.delete(this.slotId(key, index)); this.totalBytes -= slot.size; }
       if (!this.writeFailureReported) {

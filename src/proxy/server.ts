@@ -502,6 +502,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.sh.active.delete(this);
     const p = new Promise<void>((resolve) => setImmediate(() => { void this.record().finally(resolve); }));
     this.sh.pendingRecords.add(p);
+    if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
     void p.finally(() => this.sh.pendingRecords.delete(p));
   }
 

@@ -188,7 +188,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       if (k.fault === 'slow-body') return sleep(k.chunkDelay).then(rest);
       return stall(res).then(() => { if (!res.destroyed) res.destroy(); });
     }
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'X-Mock-Served-By': 'mock', ...extra });
     res.end(body);
     return Promise.resolve();
   }
