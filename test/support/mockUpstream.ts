@@ -159,7 +159,8 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       if (res.destroyed) return;
       if (delay > 0 && i > 0) await sleep(delay);
       if (res.destroyed) return;
-      if (i === 2 && fault === 'reset-mid') { res.socket?.destroy(); return; }
+      // Let the first events reach the client before the reset: a reset discards unread data at the peer.
+      if (i === 2 && fault === 'reset-mid') { await sleep(20); res.socket?.destroy(); return; }
       if (i === 2 && fault === 'stall-mid') { await stall(res); if (!res.destroyed) res.destroy(); return; }
       res.write(frames[i]);
     }
@@ -177,7 +178,7 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
     if (k?.fault === 'reset-mid') {
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
       res.write(body.slice(0, Math.floor(body.length / 2)));
-      setImmediate(() => res.socket?.destroy());
+      setTimeout(() => res.socket?.destroy(), 20);
       return Promise.resolve();
     }
     if (k?.fault === 'stall-mid' || k?.fault === 'slow-body') {
