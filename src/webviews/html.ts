@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type * as vscode from 'vscode';
 
-export type WebviewBundle = 'request' | 'session';
+export type WebviewBundle = 'request' | 'session' | 'compare';
 
 export interface PanelHtmlParts {
   /** webview.cspSource */

@@ -9,8 +9,13 @@
 // each time its tab becomes visible again) with the full current state.
 import type { SessionSummary } from '../core/store';
 import type { RecordBodies, RecordSummary } from '../core/types';
+import type { CompareView, WindowKey } from '../compare/viewModel';
 
-export type PanelKind = 'request' | 'session';
+// The compare panel's payload is computed by the host (src/compare/view.ts); re-exported so the
+// browser side imports only this file.
+export type { CompareView, WindowKey };
+
+export type PanelKind = 'request' | 'session' | 'compare';
 
 /** What the request panel's Copy actions can copy; bodies are read by the host, not sent back. */
 export type CopyTarget = 'requestBody' | 'responseBody' | 'requestId' | 'text';
@@ -51,7 +56,14 @@ export type WebviewCommand =
   | { type: 'openSession'; sessionId: string }
   /** `text` only with what: 'text' (e.g. a code block); bodies are copied from the store by id. */
   | { type: 'copy'; what: CopyTarget; text?: string }
-  | { type: 'copyCurl' };
+  | { type: 'copyCurl' }
+  /** Compare panel: show another time window / grouping (the host answers with a compareView). */
+  | { type: 'compareSetView'; window: WindowKey; groupBy: string }
+  | { type: 'compareRefresh' }
+  /** Compare panel: save the current view as CSV (the host asks where). */
+  | { type: 'compareExportCsv' }
+  /** Compare panel: the "API key rejected / no key" fix action for a source. */
+  | { type: 'compareSetKey'; source: string };
 
 export type WebviewToHost = WebviewCommand | WebviewRequest;
 
@@ -84,6 +96,7 @@ export type HostToWebview =
   | { type: 'missing'; what: PanelKind; id: string }
   /** Asks the request panel to show its replay editor (the Replay Request command). */
   | { type: 'showReplay' }
+  | { type: 'compareView'; view: CompareView }
   | ReplyMessage;
 
 /** What each webview keeps through getState/setState, and what the panel serializer receives. */
@@ -93,6 +106,10 @@ export interface RequestPanelState {
 }
 export interface SessionPanelState {
   sessionId: string;
+}
+export interface ComparePanelState {
+  window: WindowKey;
+  groupBy: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +131,8 @@ export function isHostMessage(v: unknown): v is HostToWebview {
       return (v.what === 'request' || v.what === 'session') && isStr(v.id);
     case 'showReplay':
       return true;
+    case 'compareView':
+      return isObj(v.view) && Array.isArray(v.view.columns) && Array.isArray(v.view.groups) && Array.isArray(v.view.metrics);
     case 'reply':
       return typeof v.reqId === 'number' && isStr(v.method) && typeof v.ok === 'boolean'
         && (v.ok ? 'result' in v : isStr(v.error));
@@ -128,4 +147,10 @@ export function isRequestPanelState(v: unknown): v is RequestPanelState {
 
 export function isSessionPanelState(v: unknown): v is SessionPanelState {
   return isObj(v) && isStr(v.sessionId) && v.sessionId.length > 0;
+}
+
+const COMPARE_WINDOWS: readonly string[] = ['1h', '24h', '7d', '30d'];
+
+export function isComparePanelState(v: unknown): v is ComparePanelState {
+  return isObj(v) && isStr(v.window) && COMPARE_WINDOWS.includes(v.window) && isStr(v.groupBy) && v.groupBy.length <= 200;
 }
