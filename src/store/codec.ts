@@ -10,7 +10,7 @@
 // Unknown summary fields (optional fields added to RecordSummary later) ride along in a trailing
 // "extras" object, so nothing newer is dropped and older files still load.
 import { z } from 'zod';
-import type { PriceInfo, RecordBodies, RecordSummary } from '../core/types';
+import type { PriceInfo, RecordBodies, RecordSummary, SessionRef } from '../core/types';
 
 /** Where a record's headers and bodies live: a line in a bodies segment. */
 export interface BodyRef {
@@ -43,11 +43,20 @@ const KNOWN_KEYS = new Set<string>([
   'requestHeaders', 'responseHeaders', 'bodies',
 ]);
 
+// Shared, frozen empties: at 100k summaries, two header objects, a warnings array and a
+// properties object per record are 400k allocations that the garbage collector must copy while
+// the store loads. Summaries are read-only to their consumers, and frozen makes that enforced.
+const EMPTY_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const EMPTY_PROPERTIES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const EMPTY_WARNINGS: string[] = Object.freeze([]) as unknown as string[];
+
 /** The string table of one index file, as read from it (and extended by the writer). */
 export class IndexDictionary {
   private readonly byString = new Map<string, number>();
   private readonly strings: Array<string | undefined> = [];
   private readonly prices: Array<PriceInfo | undefined> = [];
+  /** Frozen SessionRefs by session-id number, then path number (the name is checked on a hit). */
+  private readonly sessions = new Map<number, Map<number, SessionRef>>();
   missing = 0;
 
   get size(): number { return this.strings.length; }
@@ -68,6 +77,21 @@ export class IndexDictionary {
 
   strOrNull(v: unknown): string | null {
     return v === null || v === undefined ? null : this.str(v);
+  }
+
+  /** Records of one session share one frozen SessionRef when its parts come from the dictionary. */
+  session(v: unknown): SessionRef | null {
+    if (!Array.isArray(v)) return null;
+    const [id, path, name] = v as unknown[];
+    const nameStr = this.strOrNull(name);
+    if (typeof id !== 'number' || typeof path !== 'number') return { id: this.str(id), path: this.str(path), name: nameStr };
+    let byPath = this.sessions.get(id);
+    if (!byPath) { byPath = new Map(); this.sessions.set(id, byPath); }
+    const hit = byPath.get(path);
+    if (hit && hit.name === nameStr) return hit;
+    const ref: SessionRef = Object.freeze({ id: this.str(id), path: this.str(path), name: nameStr });
+    byPath.set(path, ref);
+    return ref;
   }
 
   price(v: unknown): PriceInfo | null {
@@ -181,6 +205,12 @@ export function encodeDeleteLine(ids: string[]): string {
   return JSON.stringify([LINE_DELETE, FORMAT, ids]);
 }
 
+function propertiesOf(v: unknown): Record<string, string> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return EMPTY_PROPERTIES;
+  for (const _ in v) return v as Record<string, string>;
+  return EMPTY_PROPERTIES;
+}
+
 function isNat(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= 0;
 }
@@ -216,7 +246,6 @@ export function decodeIndexLine(line: string, dict: IndexDictionary): IndexLine 
   const err = a[20] as unknown[] | null;
   const u = a[22] as number[] | null;
   const c = a[24] as number[] | null;
-  const ses = a[28] as unknown[] | null;
   const ca = a[29] as unknown[] | null;
   const first = num(a[9]);
   const end = num(a[10]);
@@ -244,9 +273,9 @@ export function decodeIndexLine(line: string, dict: IndexDictionary): IndexLine 
     costUsd: num(a[23]),
     cost: Array.isArray(c) ? { inputUsd: c[0], cachedInputUsd: c[1], cacheWriteUsd: c[2], outputUsd: c[3], totalUsd: c[4] } : null,
     price: dict.price(a[25]),
-    properties: a[26] !== null && typeof a[26] === 'object' && !Array.isArray(a[26]) ? (a[26] as Record<string, string>) : {},
+    properties: propertiesOf(a[26]),
     userId: dict.strOrNull(a[27]),
-    session: Array.isArray(ses) ? { id: dict.str(ses[0]), path: dict.str(ses[1]), name: dict.strOrNull(ses[2]) } : null,
+    session: dict.session(a[28]),
     cache: Array.isArray(ca)
       ? { enabled: ca[0] === 1, hit: ca[1] === 1, savedUsd: num(ca[2]), bucketMaxSize: num(ca[3]) ?? 1, seed: (ca[4] ?? null) as string | null }
       : null,
@@ -254,9 +283,9 @@ export function decodeIndexLine(line: string, dict: IndexDictionary): IndexLine 
     omitResponse: a[31] === 1,
     requestBytes: num(a[32]) ?? 0,
     responseBytes: num(a[33]) ?? 0,
-    warnings: Array.isArray(a[34]) ? (a[34] as string[]) : [],
-    requestHeaders: {},
-    responseHeaders: {},
+    warnings: Array.isArray(a[34]) && a[34].length ? (a[34] as string[]) : EMPTY_WARNINGS,
+    requestHeaders: EMPTY_HEADERS,
+    responseHeaders: EMPTY_HEADERS,
   };
   const extras = a[HEAD + FIELDS];
   if (extras !== null && typeof extras === 'object' && !Array.isArray(extras)) Object.assign(summary, extras);

@@ -168,7 +168,7 @@ export class RecordStore implements RecordStoreApi {
   readonly onDidChange: Event<StoreChange>;
 
   private readonly index = new MemoryIndex();
-  private readonly refs = new Map<string, BodyRef>();
+  private refs = new Map<string, BodyRef>();
   /** The string table of index.jsonl as it is on disk. */
   private dict = new IndexDictionary();
   private readonly segs = new Map<number, SegmentInfo>();
@@ -838,9 +838,13 @@ export class RecordStore implements RecordStoreApi {
     this.indexSize = parsed.consumed;
     this.indexIno = ino;
     this.deadLines = parsed.lines - refs.size + parsed.corrupt;
-    this.refs.clear();
+    // Adopt the map built while parsing rather than copy 100k entries into another one.
+    this.refs = refs;
     this.segs.clear();
-    for (const [id, ref] of refs) this.setRef(id, ref);
+    for (const ref of refs.values()) {
+      const info = this.segs.get(ref.seg);
+      if (info) info.live++; else this.segs.set(ref.seg, { live: 1, end: 0 });
+    }
     for (const end of parsed.segEnds) {
       const info = this.segs.get(end[0]) ?? { live: 0, end: 0 };
       info.end = Math.max(info.end, end[1]);
