@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:e2e`: the whole end-to-end tier, in order, each step timed:
 //   1. setup     scripts/e2e-setup.sh (Chromium, Node 24, code-server into .e2e-tools; a no-op when present)
-//   2. build     dev bundles + the e2e test bundle
+//   2. build     dev bundles, the e2e test bundle included
 //   3. dev       every suite against the working tree (scripts/runE2e.mjs)
 //   4. package   production build + .vsix (npm run package)
 //   5. vsix      the smoke suite against the .vsix INSTALLED into code-server (what users get)
@@ -74,8 +74,8 @@ if (value('--grep')) devArgs.push('--grep', value('--grep'));
 
 let ok = true;
 if (!flag('--skip-setup')) ok = gate('setup', await run('setup', 'bash', ['scripts/e2e-setup.sh']));
-if (ok) ok = gate('build', await run('build', process.execPath, ['esbuild.mjs']))
-  && gate('build e2e', await run('build e2e', process.execPath, ['esbuild.mjs', '--only', 'e2e']));
+// The default build includes the e2e bundle (out/e2e) beside the extension, CLI and webviews.
+if (ok) ok = gate('build', await run('build', process.execPath, ['esbuild.mjs']));
 if (ok) {
   record('dev suites', await run('dev suites', process.execPath, devArgs));
   fs.rmSync(vsix, { force: true });
