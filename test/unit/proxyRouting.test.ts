@@ -56,7 +56,8 @@ describe('proxy routing', () => {
   });
 
   it('rejects bad upstream names and URLs with BAD_CONFIG', () => {
-    for (const bad of [{ api: 'http://x' }, { 'a b': 'http://x' }, { x: 'ftp://x' }, { x: 'not a url' }, { x: 'http://x/?q=1' }]) {
+    const bads: Array<Record<string, string>> = [{ api: 'http://x' }, { 'a b': 'http://x' }, { x: 'ftp://x' }, { x: 'not a url' }, { x: 'http://x/?q=1' }];
+    for (const bad of bads) {
       assert.throws(() => buildUpstreamTable(bad), (e: unknown) => isLensError(e, 'BAD_CONFIG'));
     }
   });
