@@ -195,7 +195,17 @@ async function withBodies(store: RecordReader, rows: HeliconeRow[], summaries: R
   return out;
 }
 
-async function requestQuery(deps: QueryApiDeps, body: unknown): Promise<{ rows: HeliconeRow[]; total: number }> {
+type Matched = Array<{ row: HeliconeRow; s: RecordSummary }>;
+
+/**
+ * The last query's sorted matches, reused while the store has not changed: a client paging
+ * through a window asks the same question once per page, and each answer would otherwise scan
+ * every record again.
+ */
+interface MatchCache { key: string; version: number; at: number; matched: Matched }
+const MATCH_CACHE_MS = 30_000;
+
+async function requestQuery(deps: QueryApiDeps, body: unknown, cache: { entry: MatchCache | null; version: number }): Promise<{ rows: HeliconeRow[]; total: number }> {
   const q = parseWith(requestQueryBodySchema, body);
   const filter: FilterNode = q.filter ?? 'all';
   let pred: (row: HeliconeRow) => boolean;
@@ -206,16 +216,26 @@ async function requestQuery(deps: QueryApiDeps, body: unknown): Promise<{ rows: 
   }
   // No scores or experiments exist locally: asking for scored / experiment rows finds none.
   if (q.isScored === true || q.isPartOfExperiment === true) return { rows: [], total: 0 };
-  const matched: Array<{ row: HeliconeRow; s: RecordSummary }> = [];
-  for (const s of candidates(deps.store, filter)) {
-    if (q.isCached === true && !s.cache?.hit) continue;
-    const row = toHeliconeRow(s);
-    if (pred(row)) matched.push({ row, s });
+  const key = JSON.stringify([filter, q.sort ?? null, q.isCached === true]);
+  const now = Date.now();
+  let matched: Matched;
+  const hit = cache.entry;
+  if (hit && hit.key === key && hit.version === cache.version && now - hit.at < MATCH_CACHE_MS) {
+    matched = hit.matched;
+  } else {
+    matched = [];
+    for (const s of candidates(deps.store, filter)) {
+      if (q.isCached === true && !s.cache?.hit) continue;
+      const row = toHeliconeRow(s);
+      if (pred(row)) matched.push({ row, s });
+    }
+    sortRows(matched, q.sort);
+    cache.entry = { key, version: cache.version, at: now, matched };
   }
-  sortRows(matched, q.sort);
   const offset = q.offset ?? 0;
   const page = matched.slice(offset, offset + (q.limit ?? DEFAULT_LIMIT));
-  const rows = page.map((x) => x.row);
+  // Copies: a caller must not be able to change the cached rows.
+  const rows = page.map((x) => ({ ...x.row, properties: { ...x.row.properties }, request_properties: { ...x.row.request_properties } }));
   return {
     rows: q.includeBodies ? await withBodies(deps.store, rows, page.map((x) => x.s)) : rows,
     total: matched.length,
@@ -414,6 +434,9 @@ function customLogRecord(body: CustomLogBody, req: IncomingMessage, now: number)
 export function createQueryApi(deps: QueryApiDeps): QueryApiHandler {
   const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const now = deps.now ?? Date.now;
+  const matchCache: { entry: MatchCache | null; version: number } = { entry: null, version: 0 };
+  // Any change to the store (a new record, a deletion, a reload) makes cached matches stale.
+  deps.store.onDidChange(() => { matchCache.version++; matchCache.entry = null; });
 
   return async (req, res) => {
     try {
@@ -452,7 +475,7 @@ export function createQueryApi(deps: QueryApiDeps): QueryApiHandler {
 
       if (path === '/v1/request/query' || path === '/v1/request/query-clickhouse') {
         if (method !== 'POST') throw new HttpError(405, 'use POST', { Allow: 'POST' });
-        const { rows, total } = await requestQuery(deps, await readJson(req, Math.min(maxBody, 1024 * 1024)));
+        const { rows, total } = await requestQuery(deps, await readJson(req, Math.min(maxBody, 1024 * 1024)), matchCache);
         send(res, 200, { data: rows, error: null }, { 'X-Total-Count': String(total) });
         return;
       }

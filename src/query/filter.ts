@@ -153,6 +153,25 @@ const TIMESTAMP_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(?::(\d{2})(?:\.(\
  * No offset means UTC, as in ClickHouse; JS alone would read a bare date-time as local time.
  */
 export function parseTimestamp(s: string): number | null {
+  // Rows are compared against several leaves in a row: remember the last answer.
+  if (s === memo.input) return memo.output;
+  let out: number | null;
+  if (s.length === 24 && CANONICAL_RE.test(s)) {
+    // The form toISOString() writes, on every row: a round trip catches "Feb 30" and "24:00".
+    const t = Date.parse(s);
+    out = Number.isFinite(t) && new Date(t).toISOString() === s ? t : null;
+  } else {
+    out = parseTimestampSlow(s);
+  }
+  memo.input = s;
+  memo.output = out;
+  return out;
+}
+
+const CANONICAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const memo: { input: string | null; output: number | null } = { input: null, output: null };
+
+function parseTimestampSlow(s: string): number | null {
   const m = TIMESTAMP_RE.exec(s.trim());
   if (!m) return null;
   const [, date, hm, sec, frac, zone] = m;

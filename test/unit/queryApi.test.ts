@@ -167,6 +167,19 @@ describe('query API (local, over HTTP, real store)', function () {
       assert.deepEqual(await query({ filter: 'all', limit: 0 }), []);
     });
 
+    it('sees a new record at once, although paging reuses the last matches', async () => {
+      assert.deepEqual(names(await query({ filter: 'all', limit: 2 })), ['f', 'e']);
+      const g = makeRecord({ startedAt: at(59) });
+      await store.complete(g);
+      const page = await query({ filter: 'all', limit: 2 });
+      assert.deepEqual(ids(page), [g.id, recs.f.id]);
+      // A caller changing a row it got must not change the next answer.
+      page[1].properties.Environment = 'tampered';
+      assert.equal((await query({ filter: 'all', limit: 2 }))[1].properties.Environment, 'development');
+      await store.delete([g.id]);
+      assert.deepEqual(names(await query({ filter: 'all', limit: 2 })), ['f', 'e']);
+    });
+
     it('sorts by created_at, latency and cost in both directions, missing values last', async () => {
       assert.deepEqual(names(await query({ filter: 'all', sort: { created_at: 'asc' } })), ['a', 'b', 'c', 'd', 'e', 'f']);
       assert.deepEqual(names(await query({ filter: 'all', sort: { latency: 'desc' } })), ['b', 'c', 'f', 'a', 'e', 'd']);

@@ -209,7 +209,10 @@ describe('query filter: semantics', () => {
     assert.equal(parseTimestamp('2025-03-01T12:00:00.123456789Z'), Date.UTC(2025, 2, 1, 12, 0, 0, 123));
     assert.equal(parseTimestamp('2025-03-01T14:00:00+0200'), Date.UTC(2025, 2, 1, 12));
     assert.equal(parseTimestamp('2025-03-01'), Date.UTC(2025, 2, 1));
-    for (const bad of ['', 'now', '2025-13-01', '2025-02-30', '12:00', '2025-03-01T25:00:00Z']) assert.equal(parseTimestamp(bad), null, bad);
+    for (const bad of ['', 'now', '2025-13-01', '2025-02-30', '12:00', '2025-03-01T25:00:00Z', '2025-02-30T00:00:00.000Z', '2025-03-01T24:00:00.000Z']) assert.equal(parseTimestamp(bad), null, bad);
+    // The same string twice gives the same answer (the last parse is remembered).
+    assert.equal(parseTimestamp('2025-03-01T12:00:00.000Z'), Date.UTC(2025, 2, 1, 12));
+    assert.equal(parseTimestamp('2025-03-01T12:00:00.000Z'), Date.UTC(2025, 2, 1, 12));
   });
 
   it('session filter: request leaves filter rows, aggregate leaves filter sessions (Helicone WHERE / HAVING)', () => {
