@@ -9,9 +9,9 @@ import type { HostToWebview, PanelKind, WebviewToHost } from './protocol';
 
 export abstract class PanelHost implements vscode.Disposable {
   /**
-   * True between the webview's `ready` and the moment it is hidden (without
-   * retainContextWhenHidden the page is destroyed then, and rebuilt, saying `ready` again, when
-   * it is shown). Nothing is posted while false: the next `ready` gets the full state anyway.
+   * True once the page said `ready`. Without retainContextWhenHidden a hidden page is destroyed
+   * and rebuilt when shown, saying `ready` again, which answers with the full state; posts to a
+   * hidden page are simply dropped by VS Code, so nothing needs to track visibility here.
    */
   private isReady = false;
   private disposed = false;
@@ -27,7 +27,6 @@ export abstract class PanelHost implements vscode.Disposable {
     panel.webview.options = panelOptions(extensionUri);
     panel.webview.html = renderPanelHtml(panel.webview, extensionUri, kind, panel.title);
     this.register(panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)));
-    this.register(panel.onDidChangeViewState(() => { if (!panel.visible) this.isReady = false; }));
     this.register(panel.onDidDispose(() => this.dispose()));
   }
 

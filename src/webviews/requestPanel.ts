@@ -35,7 +35,9 @@ class RequestPanel extends PanelHost {
   }
 
   showReplay(): void {
-    if (this.ready && this.lastPayload) this.post({ type: 'showReplay' });
+    // A hidden page is rebuilt when revealed (the reveal's visibility change arrives later), so
+    // unless the page is on screen and has its record, the request waits for the next refresh.
+    if (this.panel.visible && this.ready && this.lastPayload) this.post({ type: 'showReplay' });
     else this.pendingShowReplay = true;
   }
 
