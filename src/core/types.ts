@@ -112,7 +112,11 @@ export interface RecordSummary {
   cache: CacheInfo | null;
   omitRequest: boolean;
   omitResponse: boolean;
-  /** Request headers as sent by the client, secrets redacted ('[REDACTED]'), raw case kept. */
+  /**
+   * Request headers as sent by the client, secrets redacted ('[REDACTED]'), raw case kept.
+   * The store keeps headers beside the bodies, so summaries from the in-memory index carry them
+   * empty; read them through RecordReader.getRecord().
+   */
   requestHeaders: Record<string, string>;
   responseHeaders: Record<string, string>;
   requestBytes: number;
