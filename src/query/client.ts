@@ -251,6 +251,9 @@ export class HeliconeQueryClient {
     this.displayUrl = `${url.origin}${this.basePath}`;
     this.pool = new Pool(url.origin, { connections: 4, keepAliveTimeout: 10_000 });
     this.apiKey = opts.apiKey && opts.apiKey.trim() !== '' ? opts.apiKey.trim() : undefined;
+    if (this.apiKey !== undefined && /[\r\n\0]/.test(this.apiKey)) {
+      throw new LensError('BAD_CONFIG', 'the Helicone API key contains a line break or NUL; paste it again');
+    }
     this.logger = opts.logger;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxRetries = Math.max(0, opts.maxRetries ?? 3);

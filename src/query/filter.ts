@@ -583,6 +583,9 @@ export function userEquals(userId: string): FilterLeaf {
 
 /** Requests created in [since, until) (epoch ms): half-open, so adjacent windows never overlap. */
 export function timeWindow(since: number, until: number): FilterNode {
+  if (!Number.isFinite(since) || !Number.isFinite(until) || Math.abs(since) > 8.64e15 || Math.abs(until) > 8.64e15) {
+    throw new FilterError('timeWindow', `since and until must be epoch milliseconds, got ${since} and ${until}`);
+  }
   return and(
     { request_response_rmt: { request_created_at: { gte: new Date(since).toISOString() } } },
     { request_response_rmt: { request_created_at: { lt: new Date(until).toISOString() } } },

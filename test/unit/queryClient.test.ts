@@ -274,6 +274,14 @@ describe('query client against a fake Helicone', function () {
   it('refuses a base URL that is not http(s)', () => {
     assert.throws(() => new HeliconeQueryClient({ baseUrl: 'ftp://example.com', logger }), (e: unknown) => isLensError(e, 'BAD_CONFIG'));
     assert.throws(() => new HeliconeQueryClient({ baseUrl: 'not a url', logger }), (e: unknown) => isLensError(e, 'BAD_CONFIG'));
+    assert.throws(() => new HeliconeQueryClient({ baseUrl: fake.url, apiKey: `${KEY}\nX-Injected: 1`, logger }),
+      (e: unknown) => isLensError(e, 'BAD_CONFIG') && !(e as Error).message.includes(KEY));
+  });
+
+  it('refuses a window that is not a pair of epoch milliseconds with a typed error, sending nothing', async () => {
+    const e = await rejects(client().queryWindow({ since: Number.NaN, until: Date.now() }));
+    assert.ok(isLensError(e, 'QUERY_BAD_REQUEST'));
+    assert.equal(fake.requests.length, 0);
   });
 
   it('parseRetryAfter: seconds, HTTP dates, garbage', () => {
