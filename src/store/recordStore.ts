@@ -50,8 +50,13 @@ export interface RecordStoreOptions {
   /** Bound of the in-memory queue kept while writes fail. Defaults 10,000 records / 64 MB. */
   maxQueuedRecords?: number;
   maxQueuedBytes?: number;
-  /** A writer idle this long lets go of the writer lock so another process can write. Default 15 s. */
+  /** A writer idle this long lets go of the writer lock so another process can write. Default 2 s. */
   idleReleaseMs?: number;
+  /**
+   * While another process holds the writer lock, how long complete() waits for its turn before
+   * resolving false (the record stays queued either way). Default 5 s. A disk error resolves false at once.
+   */
+  followerAckMs?: number;
   /** While another process writes, how often this one looks for its new records. Default 1000 ms. */
   followIntervalMs?: number;
   /** How often retention runs while open. Default 1 hour. */
@@ -76,15 +81,16 @@ export interface StoreLoadStats {
 
 interface RecordItem {
   kind: 'record';
+  timer?: NodeJS.Timeout;
   id: string;
   summary: RecordSummary;
-  blob: BodyBlob;
   line: string;
   bytes: number;
   resolve: (ok: boolean) => void;
 }
 interface DeleteItem {
   kind: 'delete';
+  timer?: NodeJS.Timeout;
   ids: string[];
   resolve: (ok: boolean) => void;
 }
@@ -162,7 +168,7 @@ export class RecordStore implements RecordStoreApi {
   private readonly retentionBytes: number;
   private readonly segmentBytes: number;
   private readonly opts: Required<Pick<RecordStoreOptions, 'syncIntervalMs' | 'retryMinMs' | 'retryMaxMs' | 'maxQueuedRecords'
-    | 'maxQueuedBytes' | 'idleReleaseMs' | 'followIntervalMs' | 'maintenanceIntervalMs'>>;
+    | 'maxQueuedBytes' | 'idleReleaseMs' | 'followerAckMs' | 'followIntervalMs' | 'maintenanceIntervalMs'>>;
 
   private readonly emitter: Emitter<StoreChange>;
   readonly onDidChange: Event<StoreChange>;
@@ -172,8 +178,11 @@ export class RecordStore implements RecordStoreApi {
   /** The string table of index.jsonl as it is on disk. */
   private dict = new IndexDictionary();
   private readonly segs = new Map<number, SegmentInfo>();
-  /** Records completed but not yet written: their bodies are served from here. */
-  private readonly unwritten = new Map<string, BodyBlob>();
+  /** Records completed but not yet written: their bodies are served from the serialised line. */
+  private readonly unwritten = new Map<string, RecordItem>();
+  /** Segments whose unreadable bodies were already reported (one warning each, not one per read). */
+  private readonly reportedSegments = new Set<number>();
+  private closing: Promise<void> | null = null;
   private readonly blobCache = new Map<string, BodyBlob>();
   private readonly lock: WriterLock;
 
@@ -227,7 +236,8 @@ export class RecordStore implements RecordStoreApi {
       retryMaxMs: opts.retryMaxMs ?? 30_000,
       maxQueuedRecords: opts.maxQueuedRecords ?? 10_000,
       maxQueuedBytes: opts.maxQueuedBytes ?? 64 * MB,
-      idleReleaseMs: opts.idleReleaseMs ?? 15_000,
+      idleReleaseMs: opts.idleReleaseMs ?? 2000,
+      followerAckMs: opts.followerAckMs ?? 5000,
       followIntervalMs: opts.followIntervalMs ?? 1000,
       maintenanceIntervalMs: opts.maintenanceIntervalMs ?? 60 * 60 * 1000,
     };
@@ -327,14 +337,14 @@ export class RecordStore implements RecordStoreApi {
       return Promise.resolve(false);
     }
     const prev = this.index.upsert(item.summary);
-    this.unwritten.set(item.id, item.blob);
+    this.unwritten.set(item.id, item);
     this.blobCache.delete(item.id);
     this.emitter.fire({ type: 'upsert', summary: item.summary, isNew: !prev });
     return new Promise<boolean>((resolve) => {
       item.resolve = once(resolve);
       this.push(item);
       // While writes fail the caller learns it now; the record waits in the queue for the retry.
-      if (this.failure) item.resolve(false);
+      if (this.failure) this.notAcknowledged(item);
       else this.scheduleBatch(false);
     });
   }
@@ -352,7 +362,7 @@ export class RecordStore implements RecordStoreApi {
     await new Promise<boolean>((resolve) => {
       const item: DeleteItem = { kind: 'delete', ids: removed, resolve: once(resolve) };
       this.push(item);
-      if (this.failure) item.resolve(false);
+      if (this.failure) this.notAcknowledged(item);
       else this.scheduleBatch(false);
     });
   }
@@ -389,15 +399,19 @@ export class RecordStore implements RecordStoreApi {
   /** Waits until every completed record so far is written (or its write has failed) and synced. */
   async flush(): Promise<void> {
     if (this.loadPromise) await this.loadPromise;
-    if (!this.loaded) return;
+    if (!this.loaded || this.closed) return;
     await this.run(async () => {
       await this.drainQueue();
       await this.syncNow();
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
     await this.flush();
     this.closed = true;
     for (const t of [this.retryTimer, this.syncTimer, this.idleTimer]) if (t) clearTimeout(t);
@@ -458,9 +472,10 @@ export class RecordStore implements RecordStoreApi {
       bodies: capped.bodies,
     };
     // Serialise now: a value JSON cannot write fails here, for this record alone, not in a batch.
+    // Only the line is kept while queued (not the objects too), so a long disk failure holds one copy.
     const line = encodeBlob(blob);
     if (line.includes('\n')) throw new Error('serialised bodies contain a raw newline');
-    return { kind: 'record', id: record.id, summary, blob, line, bytes: Buffer.byteLength(line), resolve: () => undefined };
+    return { kind: 'record', id: record.id, summary, line, bytes: Buffer.byteLength(line), resolve: () => undefined };
   }
 
   private push(item: QueueItem): void {
@@ -480,7 +495,7 @@ export class RecordStore implements RecordStoreApi {
       this.queuedBytes -= gone.bytes;
       gone.resolve(false);
       this.dropped++;
-      if (this.unwritten.get(gone.id) === gone.blob) this.unwritten.delete(gone.id);
+      if (this.unwritten.get(gone.id) === gone) this.unwritten.delete(gone.id);
       const cur = this.index.get(gone.id);
       if (cur === gone.summary) {
         const marked = { ...cur, warnings: [...cur.warnings, 'not stored: the write queue was full (the disk was failing or too slow)'] };
@@ -518,7 +533,7 @@ export class RecordStore implements RecordStoreApi {
     setImmediate(() => {
       void this.run(async () => {
         this.batchScheduled = false;
-        await this.drainQueue();
+        if (!this.closed) await this.drainQueue();
       });
     });
   }
@@ -579,19 +594,18 @@ export class RecordStore implements RecordStoreApi {
         } else {
           this.deadLines++; // deleted or superseded while it waited
         }
-        if (this.unwritten.get(item.id) === item.blob) {
-          this.unwritten.delete(item.id);
-          this.cacheBlob(item.id, item.blob);
-        }
+        if (this.unwritten.get(item.id) === item) this.unwritten.delete(item.id);
       }
       for (const item of items) {
         if (item.kind === 'delete') this.deadLines++;
+        if (item.timer) clearTimeout(item.timer);
         item.resolve(true);
       }
       this.onWriteSuccess(placed.length);
       return true;
     } catch (e) {
-      for (const item of items) item.resolve(false);
+      this.setFailure(e);
+      for (const item of items) this.notAcknowledged(item);
       await this.onWriteFailure(e);
       return false;
     }
@@ -614,11 +628,21 @@ export class RecordStore implements RecordStoreApi {
     if (overSize || manyDead) void this.runMaintenance();
   }
 
-  private async onWriteFailure(e: unknown): Promise<void> {
+  /**
+   * A write did not happen. A disk error answers false at once; waiting for another process to
+   * release the writer lock answers false only if the turn does not come within followerAckMs.
+   */
+  private notAcknowledged(item: QueueItem): void {
+    if (!this.failure?.notWriter) { item.resolve(false); return; }
+    item.timer ??= setTimeout(() => item.resolve(false), this.opts.followerAckMs);
+    item.timer.unref();
+  }
+
+  /** Enters (or stays in) a failure episode, logging once per episode, not per record. */
+  private setFailure(e: unknown): void {
     const notWriter = e instanceof NotWriterError;
     const message = notWriter ? e.message : `${codeOf(e) ?? 'error'}: ${errorMessage(e)}`;
     if (!this.failure) {
-      // Once per episode, not per record: a full disk must not flood the log.
       const text = `store: cannot write request logs to ${this.dir} (${message}). Requests are still forwarded; `
         + `up to ${this.opts.maxQueuedRecords} records wait in memory and are written when writing works again.`;
       if (notWriter) this.logger.warn(text); else this.logger.error(text);
@@ -626,12 +650,19 @@ export class RecordStore implements RecordStoreApi {
       this.logger.debug(`store: still cannot write (${message})`);
     }
     this.failure = { message, notWriter };
+  }
+
+  private async onWriteFailure(e: unknown): Promise<void> {
+    const notWriter = e instanceof NotWriterError;
+    this.setFailure(e);
     // A half-done write may have left bytes past what we trust; reopen and cut them on the retry.
     await this.closeHandles();
     if (notWriter) this.armFollow();
     if (!this.retryTimer && !this.closed) {
       const delay = this.retryDelay;
-      this.retryDelay = Math.min(this.opts.retryMaxMs, this.retryDelay * 2);
+      // Another process's lock is let go within idleReleaseMs of its last write: look often.
+      const max = notWriter ? Math.min(this.opts.retryMaxMs, 1000) : this.opts.retryMaxMs;
+      this.retryDelay = Math.min(max, this.retryDelay * 2);
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
         if (this.queue.length) this.scheduleBatch(true);
@@ -644,6 +675,7 @@ export class RecordStore implements RecordStoreApi {
   /** Makes sure we hold the lock, have the files open, and that they end where we think they do. */
   private async ensureWritable(): Promise<void> {
     if (this.writable) return;
+    if (this.closed) throw new Error('the store is closed');
     await mkdir(this.dir, { recursive: true });
     if (!this.readOk) {
       // Writing blind could cut records we failed to read: read first, or keep failing.
@@ -871,7 +903,7 @@ export class RecordStore implements RecordStoreApi {
   private reapplyQueue(): void {
     for (const item of this.queue) {
       if (item.kind === 'record') {
-        if (this.unwritten.get(item.id) === item.blob) this.index.upsert(item.summary);
+        if (this.unwritten.get(item.id) === item) this.index.upsert(item.summary);
       } else {
         for (const id of item.ids) { this.index.remove(id); this.forget(id); }
       }
@@ -1105,8 +1137,10 @@ export class RecordStore implements RecordStoreApi {
   private async readBlob(id: string): Promise<BodyBlob | undefined> {
     const summary = this.index.get(id);
     if (!summary) return undefined;
-    const mem = this.unwritten.get(id) ?? this.blobCache.get(id);
-    if (mem) return mem;
+    const queued = this.unwritten.get(id);
+    if (queued) return decodeBlob(queued.line);
+    const cached = this.blobCache.get(id);
+    if (cached) return cached;
     const ref = this.refs.get(id);
     if (!ref) {
       // In flight (or dropped while the disk failed): no bodies yet.
@@ -1129,7 +1163,10 @@ export class RecordStore implements RecordStoreApi {
       if (this.refs.get(id) === ref) this.cacheBlob(id, blob);
       return blob;
     } catch (e) {
-      this.logger.warn(`store: bodies of ${id} are unreadable (${errorMessage(e)}); showing the summary only`);
+      if (!this.reportedSegments.has(ref.seg)) {
+        this.reportedSegments.add(ref.seg);
+        this.logger.warn(`store: bodies in ${segmentName(ref.seg)} are unreadable (first: ${id}: ${errorMessage(e)}); those records show their summary only`);
+      }
       const lost = (size: number): RecordBodies['request'] => ({ kind: 'empty', size, truncated: size > 0 });
       return { id, requestHeaders: {}, responseHeaders: {}, bodies: { request: lost(summary.requestBytes), response: lost(summary.responseBytes), streamEvents: null, reassembled: null } };
     }

@@ -591,7 +591,7 @@ describe('RecordStore', () => {
   describe('several stores on one data dir', () => {
     it('one writes, the other follows its records and takes over when it closes', async () => {
       const a = await openStore({ idleReleaseMs: 60_000 });
-      const b = await openStore({ followIntervalMs: 20 });
+      const b = await openStore({ followIntervalMs: 20, followerAckMs: 100 });
       const seen: StoreChange[] = [];
       b.onDidChange((c) => seen.push(c));
       const r1 = makeRecord();
@@ -612,6 +612,20 @@ describe('RecordStore', () => {
       const c = await openStore();
       assert.deepEqual(c.list().map((s) => s.id), [r2.id]);
       assert.deepEqual(await c.getRecord(r2.id), r2);
+    });
+
+    it('a follower\'s complete() waits for its turn and is acknowledged when the writer lets go', async () => {
+      const a = await openStore({ idleReleaseMs: 300 });
+      const b = await openStore({ followerAckMs: 5000, retryMinMs: 20, retryMaxMs: 50 });
+      assert.equal(await a.complete(makeRecord()), true);
+      const r = makeRecord();
+      const t0 = Date.now();
+      assert.equal(await b.complete(r), true, 'acknowledged once a released the lock');
+      assert.ok(Date.now() - t0 < 4000);
+      await b.close();
+      await a.close();
+      const c = await openStore();
+      assert.equal(c.count(), 2);
     });
 
     it('a writer idle for idleReleaseMs lets another store write', async () => {
