@@ -72,23 +72,25 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   if (command !== 'proxy') throw new LensError('BAD_CONFIG', `unknown command "${command}" (see llm-lens --help)`);
   if (extra.length > 0) throw new LensError('BAD_CONFIG', `unexpected argument "${extra[0]}" (see llm-lens --help)`);
 
-  const rawPort = values.port ?? env.LLM_LENS_PORT ?? '8787';
+  // An empty variable counts as unset (the usual shell convention: LLM_LENS_PORT= llm-lens proxy).
+  const fromEnv = (name: string): string | undefined => { const v = env[name]; return v === undefined || v.trim() === '' ? undefined : v; };
+  const rawPort = values.port ?? fromEnv('LLM_LENS_PORT') ?? '8787';
   const port = portSchema.safeParse(rawPort.trim() === '' ? 'x' : rawPort);
   if (!port.success) throw new LensError('BAD_CONFIG', `--port "${rawPort}" must be a whole number from 0 to 65535`);
 
-  const host = (values.host ?? env.LLM_LENS_HOST ?? '127.0.0.1').trim();
+  const host = (values.host ?? fromEnv('LLM_LENS_HOST') ?? '127.0.0.1').trim();
   if (host === '') throw new LensError('BAD_CONFIG', '--host must not be empty');
 
-  const rawDir = values['data-dir'] ?? env.LLM_LENS_DATA_DIR ?? path.join(os.homedir(), '.llm-lens');
+  const rawDir = values['data-dir'] ?? fromEnv('LLM_LENS_DATA_DIR') ?? path.join(os.homedir(), '.llm-lens');
   if (rawDir.trim() === '') throw new LensError('BAD_CONFIG', '--data-dir must not be empty');
   const dataDir = path.resolve(expandHome(rawDir.trim()));
 
   const upstreams = {
-    ...parseUpstreamSpecs(env.LLM_LENS_UPSTREAMS ? [env.LLM_LENS_UPSTREAMS] : []),
+    ...parseUpstreamSpecs([fromEnv('LLM_LENS_UPSTREAMS') ?? '']),
     ...parseUpstreamSpecs(values.upstream ?? []),
   };
 
-  const rawLevel = values['log-level'] ?? env.LLM_LENS_LOG_LEVEL ?? 'info';
+  const rawLevel = values['log-level'] ?? fromEnv('LLM_LENS_LOG_LEVEL') ?? 'info';
   const level = levelSchema.safeParse(rawLevel);
   if (!level.success) throw new LensError('BAD_CONFIG', `--log-level "${rawLevel}" must be one of trace, debug, info, warn, error`);
 
