@@ -23,7 +23,7 @@ import { Emitter } from '../core/event';
 import type { Event } from '../core/event';
 import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
-import type { LogRecord, RecordBodies, RecordSummary } from '../core/types';
+import type { LogRecord, RecordBodies, RecordSummary, StoredBody } from '../core/types';
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
 import { decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
 import type { BodyBlob, BodyRef, IndexLine } from './codec';
@@ -127,15 +127,19 @@ const EMPTY_BODIES: RecordBodies = {
   reassembled: null,
 };
 
-/** The fields complete() relies on; the rest is taken as given (the proxy builds it). */
+/** The fields the index relies on; the rest is taken as given (the proxy builds it). */
 const recordHeadSchema = z.object({
   id: z.string().min(1),
   startedAt: z.number().finite(),
   state: z.enum(['ok', 'error', 'pending']),
-  properties: z.record(z.string(), z.string()).optional(),
-  warnings: z.array(z.string()).optional(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+  warnings: z.array(z.unknown()).optional(),
   session: z.object({ id: z.string() }).passthrough().nullable().optional(),
 }).passthrough();
+
+function toPlain(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null');
+}
 
 function segmentName(n: number): string {
   return `bodies-${String(n).padStart(6, '0')}.jsonl`;
@@ -311,6 +315,10 @@ export class RecordStore implements RecordStoreApi {
 
   begin(summary: RecordSummary): void {
     if (this.closed) return;
+    if (typeof summary?.id !== 'string' || !Number.isFinite(summary.startedAt)) {
+      this.logger.warn(`store: begin() ignored a summary without an id or start time (${String(summary?.id)})`);
+      return;
+    }
     // In-flight records are memory-only; headers stay on them (they are few) for panels that open early.
     const s: RecordSummary = {
       ...summary,
@@ -448,7 +456,10 @@ export class RecordStore implements RecordStoreApi {
 
   private prepare(record: LogRecord): RecordItem {
     recordHeadSchema.parse(record);
-    const { bodies, requestHeaders, responseHeaders, ...rest } = record;
+    const { bodies, requestHeaders, responseHeaders, ...raw } = record;
+    // A plain JSON copy: the caller may keep mutating its objects, and a value JSON cannot hold
+    // (a BigInt, a cycle) must fail here, for this record, never later inside a shared batch.
+    const rest = toPlain(raw) as typeof raw;
     const capped = capBodies(bodies ?? EMPTY_BODIES, this.bodyCap);
     const wasPending = rest.state === 'pending';
     const summary: RecordSummary = {
@@ -459,7 +470,7 @@ export class RecordStore implements RecordStoreApi {
         : wasPending ? { kind: 'internal', message: 'record completed while still pending' } : null,
       targetUrl: redactUrl(rest.targetUrl ?? ''),
       path: redactUrl(rest.path ?? ''),
-      properties: { ...(rest.properties ?? {}) },
+      properties: Object.fromEntries(Object.entries(rest.properties ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? ''])),
       warnings: [...(rest.warnings ?? []).map((w) => redactText(String(w))), ...capped.warnings],
       session: rest.session ?? null,
       requestHeaders: {},
@@ -471,10 +482,17 @@ export class RecordStore implements RecordStoreApi {
       responseHeaders: redactHeaders(responseHeaders ?? {}),
       bodies: capped.bodies,
     };
-    // Serialise now: a value JSON cannot write fails here, for this record alone, not in a batch.
-    // Only the line is kept while queued (not the objects too), so a long disk failure holds one copy.
-    const line = encodeBlob(blob);
-    if (line.includes('\n')) throw new Error('serialised bodies contain a raw newline');
+    // Serialise now. Only the line is kept while queued (not the objects too), so a long disk
+    // failure holds one copy. Bodies JSON cannot write still leave the record (and say why).
+    let line: string;
+    try {
+      line = encodeBlob(blob);
+    } catch (e) {
+      const lost = (b: StoredBody | undefined): StoredBody => ({ kind: 'empty', size: b?.size ?? 0, truncated: true });
+      blob.bodies = { request: lost(bodies?.request), response: lost(bodies?.response), streamEvents: null, reassembled: null };
+      summary.warnings.push(`bodies not stored: ${redactText(errorMessage(e))}`);
+      line = encodeBlob(blob);
+    }
     return { kind: 'record', id: record.id, summary, line, bytes: Buffer.byteLength(line), resolve: () => undefined };
   }
 

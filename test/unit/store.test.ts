@@ -166,6 +166,27 @@ describe('RecordStore', () => {
       assert.equal(again.get(pendingOnly.id), undefined, 'pending records are never persisted');
     });
 
+    it('stores what it can of odd records and refuses only what it cannot, one record at a time', async () => {
+      const s = await openStore();
+      const bigintBody = makeRecord({ bodies: { request: { kind: 'json', json: { n: 10n }, size: 8, truncated: false }, response: { kind: 'empty', size: 0, truncated: false }, streamEvents: null, reassembled: null } });
+      const oddProps = makeRecord({ properties: { n: 5 as unknown as string, ok: 'yes' } });
+      const cyclic = makeRecord();
+      (cyclic as unknown as { extra: unknown }).extra = cyclic;
+      const fine = makeRecord();
+      const acks = await Promise.all([s.complete(bigintBody), s.complete(oddProps), s.complete(cyclic), s.complete(fine)]);
+      assert.deepEqual(acks, [true, true, false, true]);
+      assert.equal(logger.messages('error').filter((m) => /could not be stored/.test(m)).length, 1);
+      s.begin({ id: undefined, startedAt: NaN } as unknown as RecordSummary);
+      await s.close();
+      const b = await openStore();
+      assert.equal(b.count(), 3);
+      const got = await b.getRecord(bigintBody.id);
+      assert.equal(got?.bodies.request.kind, 'empty');
+      assert.ok(got?.warnings.some((w) => /bodies not stored/.test(w)));
+      assert.deepEqual(b.get(oddProps.id)?.properties, { n: '5', ok: 'yes' });
+      assert.deepEqual(await b.getRecord(fine.id), fine);
+    });
+
     it('fires reset on load', async () => {
       const s = new RecordStore(opts());
       open.push(s);
