@@ -27,11 +27,15 @@ function priceBookFor(s: Settings): PriceBook {
 
 export function activate(context: vscode.ExtensionContext): LensTestApi {
   const t0 = performance.now();
+  const steps: string[] = [];
+  let last = t0;
+  const step = (name: string): void => { const t = performance.now(); steps.push(`${name} ${(t - last).toFixed(1)}`); last = t; };
   const logger = createChannelLogger();
   context.subscriptions.push(logger);
   const settings = new VsCodeSettingsReader(logger);
   context.subscriptions.push(settings);
   const s = settings.current();
+  step('settings');
 
   // History is visible with the proxy off: the store opens now and reads the log in the background.
   const store = new RecordStore({
@@ -49,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
     (e: unknown) => { logger.error(`Could not read the request log: ${errorMessage(e)}`); },
   ).finally(() => void vscode.commands.executeCommand('setContext', ContextKeys.storeLoaded, true));
 
+  step('store');
   let priceBook = priceBookFor(s);
   const proxy = new LensProxyController({ context, logger, store, storeReady, priceBook: () => priceBook, settings });
   context.subscriptions.push(proxy, settings.onDidChange((next) => { priceBook = priceBookFor(next); }));
@@ -59,17 +64,22 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
   };
 
   void vscode.commands.executeCommand('setContext', ContextKeys.proxyState, proxy.state);
+  step('proxy');
   const tree = registerSessionTree(context, services);
+  step('tree');
   const hovers = registerHovers(context, services);
+  step('hovers');
   registerCommands(context, { services, tree, showLog: () => logger.show() });
+  step('commands');
   registerRequestPanels(context, services);
   registerSessionPanels(context, services);
+  step('webviews');
 
   running = { proxy, store };
   if (s.autoStart) setTimeout(() => void proxy.start(), 0);
 
   const activationMs = performance.now() - t0;
-  logger.info(`Activated in ${activationMs.toFixed(1)} ms`);
+  logger.info(`Activated in ${activationMs.toFixed(1)} ms (${steps.join(', ')})`);
   return createTestApi({ services, tree, hovers, activationMs, storeReady, panels: { request: requestPanels, session: sessionPanels } });
 }
 

@@ -172,8 +172,10 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
     }
     if (!uri) return undefined;
     const dest = uri;
+    const interactive = typeof target !== 'string' && !(target instanceof vscode.Uri);
+    // A person exporting sees a cancellable notification; automation (a target path given) only the status bar.
     const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Exporting LLM Lens logs to ${vscode.workspace.asRelativePath(dest)}`, cancellable: true },
+      { location: interactive ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window, title: `Exporting LLM Lens logs to ${vscode.workspace.asRelativePath(dest)}`, cancellable: interactive },
       (progress, token) => exportLogs({ store, format: format!, file: dest.fsPath, query, include: onlyMatching, logger,
         onProgress: (done, total) => progress.report({ message: `${formatCount(done)} of ${formatCount(total)}`, increment: total ? 100 / total : 0 }),
         isCancelled: () => token.isCancellationRequested }),
@@ -182,7 +184,7 @@ export function registerCommands(context: vscode.ExtensionContext, deps: Command
       void vscode.window.showInformationMessage('LLM Lens: export cancelled; nothing was written.');
       return result;
     }
-    if (typeof target !== 'string' && !(target instanceof vscode.Uri)) {
+    if (interactive) {
       void vscode.window.showInformationMessage(`LLM Lens: exported ${formatCount(result.written)} requests to ${vscode.workspace.asRelativePath(dest)}.`, 'Open File').then((pick) => {
         if (pick) void vscode.commands.executeCommand('vscode.open', dest);
       });
@@ -316,7 +318,7 @@ async function pickFilter(services: LensServices, tree: SessionTreeHandle): Prom
     case 'user': { const v = await pickValue('User', byCount(values!.users)); if (v === undefined) return undefined; next.userId = v; break; }
     case 'status': {
       const v = await vscode.window.showQuickPick(([
-        ['ok', '$(pass) OK', 'Answered with success (cache hits included)'],
+        ['ok', '$(pass) OK', 'Answered by the provider with success'],
         ['error', '$(error) Error', 'Upstream errors, timeouts, resets, aborted calls'],
         ['cached', '$(database) Cached', 'Served from the response cache'],
         ['pending', '$(loading~spin) In progress', 'Still waiting or streaming'],
@@ -327,7 +329,12 @@ async function pickFilter(services: LensServices, tree: SessionTreeHandle): Prom
     }
     case 'environment': {
       const dev = services.settings.current().devEnvironment;
-      const seen = values!.properties.get(envProp) ?? new Map<string, number>();
+      // Header names are case-insensitive: merge 'Environment' and 'environment'.
+      const seen = new Map<string, number>();
+      for (const [name, m] of values!.properties) {
+        if (name.toLowerCase() !== envProp.toLowerCase()) continue;
+        for (const [v, n] of m) seen.set(v, (seen.get(v) ?? 0) + n);
+      }
       if (!seen.has(dev)) seen.set(dev, 0);
       const choices = byCount(seen).map((c) => (c.value === dev ? { ...c, detail: 'Also matches requests without the property' } : c));
       const v = await pickValue(envProp, choices);

@@ -167,7 +167,7 @@ export class LensProxyController implements ProxyController, vscode.Disposable {
         this.deps.logger.error(`Stopping the proxy failed: ${errorMessage(e)}`);
       }
     }
-    if (this._state !== 'error' || server) this.setState('stopped');
+    this.setState('stopped');
   }
 
   private async onSettingsChanged(next: Settings): Promise<void> {

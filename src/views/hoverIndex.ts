@@ -2,6 +2,7 @@
 // never scans the log: per model (dev traffic only), per property value, per session name and per
 // session path (a path also counts the paths below it). Pure: no vscode.
 import type { Disposable } from '../core/event';
+import { propertyValue } from '../core/properties';
 import type { RecordReader, StoreChange } from '../core/store';
 import type { RecordSummary, Usage } from '../core/types';
 import { metricRowFromSummary, percentile, type MetricRow, type Metrics } from '../metrics/metrics';
@@ -306,7 +307,7 @@ export class HoverIndex {
       if (!b) map.set(key, (b = new Bucket()));
       if (!buckets.includes(b)) { b.add(entry, bulk); buckets.push(b); }
     };
-    const env = s.properties[this.environmentProperty];
+    const env = propertyValue(s.properties, this.environmentProperty);
     if (env === undefined || env === this.devEnvironment) {
       if (s.requestModel) into(this.models, s.requestModel);
       if (s.responseModel) into(this.models, s.responseModel);

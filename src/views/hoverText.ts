@@ -73,21 +73,28 @@ export function isCandidate(value: string): boolean {
   return value.length >= 2 && value.length <= 200 && !/[\r\n]/.test(value);
 }
 
-function priceTable(price: PriceInfo): string[] {
-  return [
-    '| Input | Cached input | Output |',
-    '|---:|---:|---:|',
-    `| ${formatPricePerM(price.inputPerM)} | ${formatPricePerM(price.cachedInputPerM ?? price.inputPerM)} | ${formatPricePerM(price.outputPerM)} |`,
-  ];
+// Hovers are narrow and short (they scroll past ~10 lines): compact lines with hard breaks
+// ("  \n"), not wide tables, which VS Code renders without column spacing.
+const BR = '  \n';
+
+function priceLine(price: PriceInfo): string {
+  const cached = price.cachedInputPerM !== null && price.cachedInputPerM !== price.inputPerM ? ` · ${formatPricePerM(price.cachedInputPerM)} cached input` : '';
+  return `${formatPricePerM(price.inputPerM)} input${cached} · ${formatPricePerM(price.outputPerM)} output per 1M tokens`;
 }
 
-function statsTable(stats: TrafficStats): string[] {
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** Three lines: volume and spend, tokens and cost per call, latency and errors. */
+function statsLines(stats: TrafficStats): string[] {
   const m = stats.metrics;
+  const unpriced = m.costUnknown ? ` (${formatCount(m.costUnknown)} unpriced)` : '';
   const errors = m.errors ? ` · ${formatPercent(m.errorRate)} errors` : '';
   return [
-    '| Requests | Avg tokens in / out | Avg cost / call | p50 / p95 latency | Last 24 h |',
-    '|---:|---:|---:|---:|---:|',
-    `| ${formatCount(m.requests)}${errors} | ${formatTokens(m.promptTokensPerRequest)} / ${formatTokens(m.completionTokensPerRequest)} | ${formatCost(m.costPerRequest)} | ${formatDuration(m.latency.p50)} / ${formatDuration(m.latency.p95)} | ${formatCost(stats.spend24hUsd)} |`,
+    `${plural(m.requests, 'request')} · ${formatCost(m.costTotal)} in all${unpriced} · ${formatCost(stats.spend24hUsd)} in the last 24 h`,
+    `Avg ${formatTokens(m.promptTokensPerRequest)} in / ${formatTokens(m.completionTokensPerRequest)} out tokens · ${formatCost(m.costPerRequest)} per call`,
+    `Latency p50 ${formatDuration(m.latency.p50)} · p95 ${formatDuration(m.latency.p95)}${errors}`,
   ];
 }
 
@@ -100,32 +107,28 @@ function savings(from: number, to: number): string {
 /** The hover for a model id string. */
 export function modelHoverMarkdown(h: ModelHoverInput): string {
   const out: string[] = [];
-  const title = `$(sparkle) **${escapeMarkdown(h.model)}**` + (h.provider ? ` · ${escapeMarkdown(h.provider)}` : '');
-  out.push(title, '');
+  const head = `$(sparkle) **${escapeMarkdown(h.model)}**` + (h.provider ? ` · ${escapeMarkdown(h.provider)}` : '');
   if (h.price) {
     const matched = h.price.matchedModel && h.price.matchedModel !== h.model ? ` (priced as ${escapeMarkdown(h.price.matchedModel)})` : '';
-    out.push(`List price per 1M tokens${matched}`, '', ...priceTable(h.price), '');
+    out.push(head + BR + priceLine(h.price) + matched);
   } else {
-    out.push('_No list price known for this model._ Add one with the `llmLens.priceOverrides` setting.', '');
+    out.push(head + BR + '_No list price known._ Add one in the `llmLens.priceOverrides` setting.');
   }
+  out.push('---');
   if (h.stats && h.stats.metrics.requests > 0) {
-    const total = h.stats.metrics.costTotal;
-    out.push(`**Your ${escapeMarkdown(h.devEnvironment)} traffic** · ${formatCost(total)} in all` + (h.stats.metrics.costUnknown ? ` (+ ${formatCount(h.stats.metrics.costUnknown)} unpriced)` : ''), '', ...statsTable(h.stats), '');
+    const [first, ...rest] = statsLines(h.stats);
+    out.push(`**Your ${escapeMarkdown(h.devEnvironment)} traffic:** ${first}${BR}${rest.join(BR)}`);
     if (h.alternatives.length && h.baselineUsd !== null && h.baselineUsd > 0) {
-      out.push('**Same traffic on a cheaper model**', '');
-      for (const a of h.alternatives) {
-        out.push(`- ${escapeMarkdown(a.model)}: ${formatCost(a.costUsd)} instead of ${formatCost(h.baselineUsd)}${savings(h.baselineUsd, a.costUsd)} · ${formatPricePerM(a.price.inputPerM)} in / ${formatPricePerM(a.price.outputPerM)} out per 1M`);
-      }
-      out.push('');
+      const lines = h.alternatives.map((a) => `${escapeMarkdown(a.model)}: ${formatCost(a.costUsd)}${savings(h.baselineUsd!, a.costUsd)} · ${formatPricePerM(a.price.inputPerM)} / ${formatPricePerM(a.price.outputPerM)} per 1M`);
+      out.push(`**Same traffic on a cheaper model** (instead of ${formatCost(h.baselineUsd)} at list price)${BR}${lines.join(BR)}`);
     }
   } else {
-    out.push(`_No ${escapeMarkdown(h.devEnvironment)} traffic on this model logged yet._`, '');
-    if (h.alternatives.length) {
-      out.push('Cheaper models of the same provider: ' + h.alternatives.map((a) => `${escapeMarkdown(a.model)} (${formatPricePerM(a.price.inputPerM)} / ${formatPricePerM(a.price.outputPerM)})`).join(', '), '');
-    }
+    let text = `_No ${escapeMarkdown(h.devEnvironment)} traffic on this model logged yet._`;
+    if (h.alternatives.length) text += `${BR}Cheaper: ` + h.alternatives.map((a) => `${escapeMarkdown(a.model)} (${formatPricePerM(a.price.inputPerM)} / ${formatPricePerM(a.price.outputPerM)})`).join(', ');
+    out.push(text);
   }
-  if (h.price) out.push(`_Prices: ${escapeMarkdown(h.price.source)}_`);
-  return out.join('\n').trim();
+  if (h.price) out.push(`_${escapeMarkdown(h.price.source)}_`);
+  return out.join('\n\n');
 }
 
 const KIND_LABEL: Record<ValueKind, string> = { property: 'property', sessionName: 'session name', sessionPath: 'session path' };
@@ -135,9 +138,8 @@ export function valueHoverMarkdown(value: string, matches: readonly ValueMatch[]
   const out: string[] = [];
   for (const m of matches.slice(0, 3)) {
     const what = m.kind === 'property' ? `${KIND_LABEL.property} **${escapeMarkdown(m.name)}** = ${escapeMarkdown(value)}` : `${KIND_LABEL[m.kind]} **${escapeMarkdown(m.kind === 'sessionPath' ? m.name : value)}**`;
-    const total = m.stats.metrics.costTotal;
-    out.push(`$(tag) Requests with ${what} · ${formatCost(total)} in all`, '', ...statsTable(m.stats), '');
+    out.push(`$(tag) Requests with ${what}${BR}${statsLines(m.stats).join(BR)}`);
   }
   if (matches.length > 3) out.push(`_and ${matches.length - 3} more matches_`);
-  return out.join('\n').trim();
+  return out.join('\n\n---\n\n');
 }

@@ -94,7 +94,7 @@ export function registerSessionTree(context: vscode.ExtensionContext, services: 
     const n = model.matchCount();
     view.message = n === 0
       ? `No requests match ${describeFilter(filter, envProp)}.`
-      : `${formatCount(n)} request${n === 1 ? '' : 's'} match ${describeFilter(filter, envProp)}.`;
+      : `${formatCount(n)} ${n === 1 ? 'request matches' : 'requests match'} ${describeFilter(filter, envProp)}.`;
   };
 
   // hasRecords drives the welcome views; the badge counts requests in flight.

@@ -7,6 +7,7 @@
 // first, paged). Inside a session, the Helicone-Session-Path hierarchy as folders, in call order.
 // Node objects are cached by id and reused, because the tree matches refresh targets by identity.
 import { Emitter, type Event } from '../core/event';
+import { propertyValue } from '../core/properties';
 import { formatCost, formatCount, formatDateTime, formatDuration, formatRelativeTime, formatTokens } from '../core/format';
 import type { RecordQuery, RecordReader, SessionSummary, StoreChange } from '../core/store';
 import type { RecordSummary } from '../core/types';
@@ -329,7 +330,7 @@ export class SessionTreeModel {
   }
 
   private envMatches(s: RecordSummary, env: string): boolean {
-    const v = s.properties[this.environmentProperty];
+    const v = propertyValue(s.properties, this.environmentProperty);
     return v === env || (v === undefined && env === this.devEnvironment);
   }
 
@@ -343,7 +344,7 @@ export class SessionTreeModel {
     if (f.userId && s.userId !== f.userId) return false;
     // Exclusive buckets, as the tree's icons show them (and as the store's query reads status).
     if (f.status && statusOf(s) !== f.status) return false;
-    if (f.properties) for (const [k, v] of Object.entries(f.properties)) if (s.properties[k] !== v) return false;
+    if (f.properties) for (const [k, v] of Object.entries(f.properties)) if (propertyValue(s.properties, k) !== v) return false;
     if (f.environment !== undefined && !this.envMatches(s, f.environment)) return false;
     if (f.text && f.text.trim()) {
       const t = f.text.trim().toLowerCase();

@@ -123,7 +123,7 @@ describe('session tree model', () => {
   it('filters by model, status, user, property, environment and text, keeping session structure', async () => {
     const t = now - HOUR;
     await add(
-      makeRecord({ startedAt: t, requestModel: 'gpt-4o', responseModel: null, properties: { Environment: 'production' } }),
+      makeRecord({ startedAt: t, requestModel: 'gpt-4o', responseModel: null, properties: { environment: 'production' } }),
       makeRecord({ startedAt: t + 1000, requestModel: 'gpt-4o-mini', responseModel: null, userId: 'alice' }),
       makeRecord({ startedAt: t + 2000, requestModel: 'gpt-4o', responseModel: null, state: 'error', status: 429, properties: { Feature: 'search' } }),
       makeSessionRecord('s1', { startedAt: t + 3000, requestModel: 'gpt-4o', responseModel: null, session: { id: 's1', path: '/a', name: 'Agent run' } }),
@@ -142,7 +142,8 @@ describe('session tree model', () => {
     assert.deepEqual(rootFor({ status: 'cached' }), ['gpt-4o-mini']);
     assert.deepEqual(rootFor({ userId: 'alice' }), ['gpt-4o-mini']);
     assert.deepEqual(rootFor({ properties: { Feature: 'search' } }), ['gpt-4o']);
-    assert.deepEqual(rootFor({ environment: 'production' }), ['gpt-4o']);
+    assert.deepEqual(rootFor({ environment: 'production' }), ['gpt-4o'], 'property names match in any case (fetch SDKs send lower-case headers)');
+    assert.deepEqual(rootFor({ properties: { feature: 'search' } }), ['gpt-4o']);
     assert.deepEqual(rootFor({ environment: 'development' }), ['Agent run', 'gpt-4o-mini', 'gpt-4o', 'gpt-4o-mini'], 'the dev environment also matches untagged requests');
     assert.deepEqual(rootFor({ text: 'AGENT' }), ['Agent run'], 'text matches the session name, case-insensitively');
     assert.deepEqual(rootFor({ model: 'nothing-like-this' }), []);
