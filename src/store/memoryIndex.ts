@@ -104,8 +104,14 @@ function compilePredicate(q: RecordQuery): ((s: RecordSummary) => boolean) | nul
     });
   }
   if (q.properties !== undefined) {
-    const entries = Object.entries(q.properties);
-    if (entries.length) tests.push((s) => entries.every(([k, v]) => s.properties[k] === v));
+    const keys = Object.keys(q.properties);
+    const values = keys.map((k) => q.properties![k]);
+    if (keys.length) {
+      tests.push((s) => {
+        for (let i = 0; i < keys.length; i++) if (s.properties[keys[i]] !== values[i]) return false;
+        return true;
+      });
+    }
   }
   if (q.text !== undefined && q.text.trim() !== '') {
     const needle = q.text.trim().toLowerCase();
@@ -115,7 +121,10 @@ function compilePredicate(q: RecordQuery): ((s: RecordSummary) => boolean) | nul
   }
   if (!tests.length) return null;
   if (tests.length === 1) return tests[0];
-  return (s) => tests.every((t) => t(s));
+  return (s) => {
+    for (let i = 0; i < tests.length; i++) if (!tests[i](s)) return false;
+    return true;
+  };
 }
 
 export class MemoryIndex {
