@@ -21,6 +21,10 @@ import { registerSessionPanels, sessionPanels } from './webviews/sessionPanel';
 
 let running: { proxy: LensProxyController; store: RecordStore } | undefined;
 
+function storeSettingsKey(s: Settings): string {
+  return JSON.stringify([s.retentionDays, s.retentionMb, s.bodyCapMb]);
+}
+
 function priceBookFor(s: Settings): PriceBook {
   return new PriceBook({ overrides: s.priceOverrides, freeProviders: s.freeProviders });
 }
@@ -56,7 +60,17 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
   step('store');
   let priceBook = priceBookFor(s);
   const proxy = new LensProxyController({ context, logger, store, storeReady, priceBook: () => priceBook, settings });
-  context.subscriptions.push(proxy, settings.onDidChange((next) => { priceBook = priceBookFor(next); }));
+  let storeSettings = storeSettingsKey(s);
+  context.subscriptions.push(proxy, settings.onDidChange((next) => {
+    priceBook = priceBookFor(next);
+    // The store takes retention and its body cap when it opens: say so rather than ignore the change.
+    const key = storeSettingsKey(next);
+    if (key === storeSettings) return;
+    storeSettings = key;
+    void vscode.window.showInformationMessage('LLM Lens: the new storage settings apply after a window reload.', 'Reload Window').then((pick) => {
+      if (pick) void vscode.commands.executeCommand('workbench.action.reloadWindow');
+    });
+  }));
 
   const services: LensServices = {
     context, logger, store, proxy, settings,
@@ -76,7 +90,10 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
   step('webviews');
 
   running = { proxy, store };
+  // After activation, not inside it: the proxy, and (once the log is read) the price table the
+  // first priced request and the first hover would otherwise wait for.
   if (s.autoStart) setTimeout(() => void proxy.start(), 0);
+  void storeReady.then(() => setTimeout(() => services.priceBook.preload(), 1_000));
 
   const activationMs = performance.now() - t0;
   logger.info(`Activated in ${activationMs.toFixed(1)} ms (${steps.join(', ')})`);

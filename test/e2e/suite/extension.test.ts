@@ -289,10 +289,28 @@ describe('extension: proxy, Sessions tree, hovers and commands in a real VS Code
     console.log(`  status bar: ${JSON.stringify(bar.filter((t) => t.includes('LLM')))}`);
   });
 
+  it('follows the colour theme (dark)', async function () {
+    if (!hasUiControl()) return this.skip();
+    const workbench = vscode.workspace.getConfiguration('workbench');
+    await workbench.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor(() => vscode.window.activeColorTheme.kind === vscode.ColorThemeKind.Dark, 10_000, 'the dark theme');
+      await vscode.commands.executeCommand('llmLens.sessions.focus');
+      assert.equal(await api.tree.reveal(ids.stream), true);
+      await uiText('.monaco-list-row', (t) => t.startsWith('research'));
+      await shot('9-dark-theme');
+    } finally {
+      await workbench.update('colorTheme', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('opens the walkthrough', async function () {
     await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${EXTENSION_ID}#llmLens.gettingStarted`, false);
     if (!hasUiControl()) return this.skip();
     await uiText('.gettingStartedContainer', (t) => t.includes('Get Started with LLM Lens') || t.includes('Start the local proxy'), 15_000);
+    // The step's markdown media renders in its own frame.
+    try { await uiText('body', (t) => t.includes('never written to disk'), 15_000); } catch (e) { console.log(`  walkthrough media not seen: ${(e as Error).message.slice(0, 300)}`); }
+    console.log('  completed steps:', JSON.stringify(await uiTextNow('.getting-started-step.complete')));
     await shot('8-walkthrough');
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
