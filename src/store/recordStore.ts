@@ -2,16 +2,20 @@
 // listing and aggregation, bodies read lazily.
 //
 // Files:
-//   index.jsonl            one line per record summary (positional JSON, see codec.ts) holding a
-//                          pointer to its bodies line, plus delete tombstones. Loaded whole at start.
+//   index.jsonl            one line per record summary (positional JSON with a string dictionary,
+//                          see codec.ts) holding a pointer to its bodies line, plus delete
+//                          tombstones. Loaded whole at start; rewritten (temp + rename) to compact.
 //   bodies-000001.jsonl... one JSON line per record: headers, bodies, stream events. Read on demand.
 //                          Rotated by size so retention can drop whole old segments.
-//   writer.lock            which process may append (writerLock.ts).
+//   writer.lock            which process may append (writerLock.ts); others follow the index.
 //
 // A batch appends its bodies lines first, then its index lines, and acknowledges its records once
 // both writes have returned: the bytes are then in the OS and survive a kill of this process
 // (fdatasync runs on a timer and on flush/close, for power loss). A crash can leave at most a torn
 // last index line (cut off at load) and bodies no index line points to (cut off or ignored).
+//
+// Headers are stored with the bodies, not in the index: in memory a summary's requestHeaders and
+// responseHeaders are empty (except for in-flight records); getRecord() returns them.
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
