@@ -28,10 +28,11 @@ const PROVIDER_LABELS: Record<string, { label: string; env?: string; snippet?: (
 export function registerCommands(context: vscode.ExtensionContext, deps: CommandDeps): void {
   const { services, tree } = deps;
   const { proxy, store, logger } = services;
-  const reg = (id: string, fn: (...args: any[]) => unknown): void => {
+  // Handlers declare the arguments they take; VS Code passes whatever the caller gave (unknown).
+  const reg = (id: string, fn: (...args: never[]) => unknown): void => {
     context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
-        return await fn(...args);
+        return await (fn as (...a: unknown[]) => unknown)(...args);
       } catch (e) {
         logger.error(`${id} failed: ${errorMessage(e)}`);
         void vscode.window.showErrorMessage(`LLM Lens: ${errorMessage(e)}`);

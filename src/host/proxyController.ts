@@ -11,6 +11,9 @@ import type { PriceBook } from '../pricing/priceBook';
 import type { ResponseCache } from '../proxy/cache';
 import { providerBaseUrls } from '../proxy/routing';
 import type { ProxyServer } from '../proxy/server';
+import type * as ServerModuleNs from '../proxy/server';
+import type * as CacheModuleNs from '../proxy/cache';
+import type * as QueryApiModuleNs from '../query/apiServer';
 import { bodyCapBytes, type Settings } from '../settings/settings';
 import { Commands, ContextKeys, InternalCommands, SETTINGS_SECTION, SettingKeys } from './constants';
 import type { ProxyController, ProxyState, SettingsReader } from './services';
@@ -273,17 +276,15 @@ export class LensProxyController implements ProxyController, vscode.Disposable {
   }
 }
 
-type ServerModule = typeof import('../proxy/server');
-type CacheModule = typeof import('../proxy/cache');
-type QueryApiModule = typeof import('../query/apiServer');
+type ServerModule = typeof ServerModuleNs;
+type CacheModule = typeof CacheModuleNs;
+type QueryApiModule = typeof QueryApiModuleNs;
 
 /** Required on first start: bundled, but evaluated only then (esbuild keeps require() lazy). */
 function loadProxyStack(): Pick<ServerModule, 'startProxy'> & Pick<CacheModule, 'ResponseCache'> & Pick<QueryApiModule, 'createQueryApi'> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
   const server = require('../proxy/server') as ServerModule;
   const cache = require('../proxy/cache') as CacheModule;
   const api = require('../query/apiServer') as QueryApiModule;
-  /* eslint-enable @typescript-eslint/no-require-imports */
   return { startProxy: server.startProxy, ResponseCache: cache.ResponseCache, createQueryApi: api.createQueryApi };
 }
 
