@@ -2,6 +2,7 @@
 // timings) into a LogRecord: body decoding, SSE parsing, usage, cost. This runs after the response
 // has ended, never while bytes are being forwarded, and never throws (a bug here still logs the
 // exchange, with an 'internal' warning).
+import { isUtf8 } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import type { LogRecord, RecordSummary, StoredBody, StreamEvent, Usage } from '../core/types';
 import { errorMessage } from '../core/errors';
@@ -37,7 +38,12 @@ export class Capture {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * JSON bodies larger than this are parsed for their metadata (model, usage) but stored as their
+ * raw text: re-serialising a parsed megabyte for the store costs milliseconds and a second copy
+ * in memory on the thread that forwards traffic. Smaller ones are stored parsed.
+ */
+export const STORE_PARSED_JSON_MAX_BYTES = 256 * 1024;
 
 /** Undoes Content-Encoding for the stored copy; a cut stream decodes as far as it goes. */
 export function decodeContent(buf: Buffer, encoding: string | undefined, maxBytes: number): { buf: Buffer; warning: string | null } {
@@ -70,19 +76,17 @@ export interface DecodedBody {
 export function decodeBody(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): DecodedBody {
   if (size === 0) return { stored: { kind: 'empty', size: 0, truncated: false }, json: undefined, text: '' };
   let text: string;
-  try {
-    text = utf8.decode(buf);
-  } catch {
+  if (isUtf8(buf)) text = buf.toString('utf8');
+  else {
     // A cut in the middle of a multi-byte character is still text; anything else is binary.
-    if (truncated) {
-      try { text = utf8.decode(trimPartialUtf8(buf)); } catch { return { stored: { kind: 'base64', text: buf.toString('base64'), size, truncated }, json: undefined, text: null }; }
-    } else {
-      return { stored: { kind: 'base64', text: buf.toString('base64'), size, truncated }, json: undefined, text: null };
-    }
+    const trimmed = truncated ? trimPartialUtf8(buf) : null;
+    if (trimmed && isUtf8(trimmed)) text = trimmed.toString('utf8');
+    else return { stored: { kind: 'base64', text: buf.toString('base64'), size, truncated }, json: undefined, text: null };
   }
   if (!truncated && looksJson(text, contentType)) {
     try {
       const json: unknown = JSON.parse(text);
+      if (buf.length > STORE_PARSED_JSON_MAX_BYTES) return { stored: { kind: 'text', text, size, truncated: false }, json, text };
       return { stored: { kind: 'json', json, size, truncated: false }, json, text };
     } catch { /* not JSON after all: stored raw */ }
   }

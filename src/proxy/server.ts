@@ -135,6 +135,59 @@ function classify(err: unknown, headersReceived: boolean): { kind: ErrorKind; me
   }
 }
 
+/**
+ * Record building runs one exchange per turn of the event loop, after I/O: a request that arrives
+ * while records are waiting is forwarded first, so logging never sits in front of a byte. When
+ * a backlog builds up (more finished exchanges than turns), a turn takes several, so the backlog
+ * (and the memory its captures hold) stays bounded.
+ */
+class RecordQueue {
+  private readonly jobs: Array<() => void> = [];
+  private scheduled = false;
+  private running = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  get size(): number { return this.jobs.length + this.running; }
+
+  enqueue(job: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.jobs.push(() => {
+        this.running++;
+        let p: Promise<void>;
+        try { p = job(); } catch { p = Promise.resolve(); }
+        void p.catch(noop).finally(() => { this.running--; resolve(); this.checkIdle(); });
+      });
+      this.schedule();
+    });
+  }
+
+  idle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.turn);
+  }
+
+  private readonly turn = (): void => {
+    this.scheduled = false;
+    const n = this.jobs.length > 64 ? 8 : this.jobs.length > 16 ? 2 : 1;
+    for (let i = 0; i < n && this.jobs.length > 0; i++) this.jobs.shift()!();
+    if (this.jobs.length > 0) this.schedule();
+    this.checkIdle();
+  };
+
+  private checkIdle(): void {
+    if (this.size !== 0) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+}
+
 interface Shared {
   opts: ProxyOptions;
   logger: Logger;
@@ -149,7 +202,7 @@ interface Shared {
   connectTimeout: number;
   pools: Map<string, Pool>;
   active: Set<Exchange>;
-  pendingRecords: Set<Promise<unknown>>;
+  records: RecordQueue;
   storeFailureReported: boolean;
   closing: boolean;
 }
@@ -215,8 +268,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.route = route;
     this.summary = {
       id: h.requestId, kind: 'llm', state: 'pending', startedAt: this.startedAt, firstByteAt: null, endedAt: null,
-      latencyMs: null, ttftMs: null, provider: route?.provider ?? 'unknown', targetUrl: route ? redactUrl(route.targetUrl) : '',
-      method: req.method ?? 'GET', path: redactUrl(url), requestModel: null, responseModel: null, status: null, error: null,
+      // URLs are redacted when the record is built (and by the store): not on the forwarding path.
+      latencyMs: null, ttftMs: null, provider: route?.provider ?? 'unknown', targetUrl: route?.targetUrl ?? '',
+      method: req.method ?? 'GET', path: url, requestModel: null, responseModel: null, status: null, error: null,
       streamed: false, usage: null, costUsd: null, cost: null, price: null, properties: h.properties, userId: h.userId,
       session: h.session,
       cache: h.cache && sh.cache ? { enabled: true, hit: false, savedUsd: null, bucketMaxSize: h.cache.bucketMaxSize, seed: h.cache.seed } : null,
@@ -500,15 +554,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     this.sh.active.delete(this);
-    const p = new Promise<void>((resolve) => setImmediate(() => { void this.record().finally(resolve); }));
-    this.sh.pendingRecords.add(p);
+    const p = this.sh.records.enqueue(() => this.record());
     if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
-    void p.finally(() => this.sh.pendingRecords.delete(p));
   }
 
   private async record(): Promise<void> {
     const sh = this.sh;
     const s = this.summary;
+    s.path = redactUrl(s.path);
+    s.targetUrl = redactUrl(s.targetUrl);
     s.requestHeaders = redactHeaders(headerRecord(this.req.rawHeaders));
     s.responseHeaders = redactHeaders(Object.fromEntries(groupPairs(this.responseHeaderPairs)));
     if (this.cacheHit && s.cache) s.cache = { ...s.cache, hit: true };
@@ -582,7 +636,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     headersTimeout: t.headersMs ?? 600_000,
     bodyTimeout: t.bodyIdleMs ?? 300_000,
     connectTimeout: t.connectMs ?? 10_000,
-    pools: new Map(), active: new Set(), pendingRecords: new Set(), storeFailureReported: false, closing: false,
+    pools: new Map(), active: new Set(), records: new RecordQueue(), storeFailureReported: false, closing: false,
   };
 
   let selfUrl = '';
@@ -654,8 +708,8 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         for (const ex of [...sh.active]) ex.abortForShutdown();
         server.closeAllConnections();
         // Records of aborted exchanges are built on the next ticks; wait for all, including those.
-        while (sh.pendingRecords.size > 0 || sh.active.size > 0) {
-          await Promise.race([Promise.allSettled([...sh.pendingRecords]), new Promise((r) => setTimeout(r, 50))]);
+        while (sh.records.size > 0 || sh.active.size > 0) {
+          await Promise.race([sh.records.idle(), new Promise((r) => setTimeout(r, 50))]);
         }
         await serverClosed;
         await Promise.all([...sh.pools.values()].map((p) => p.close().catch(() => p.destroy())));
