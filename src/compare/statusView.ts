@@ -35,7 +35,8 @@ const START_PROXY = 'llmLens.startProxy';
 
 /** Escapes text from settings or traffic for a markdown table cell or line. */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, '\\$&').replace(/\r?\n/g, ' ');
+  // '(' is escaped too, which also keeps "$(name)" in a value from turning into an icon.
+  return s.replace(/[\\`*_{}[\]()#+\-!|<>~]/g, '\\$&').replace(/\r?\n/g, ' ');
 }
 
 function perRequest(e: EnvironmentData, since: number, until: number): { requests: number; costPerRequest: number | null } {

@@ -131,6 +131,7 @@ function sourceView(s: SourceState): SourceView {
     nextAttemptAt: s.nextAttemptAt,
     error: s.error?.message ?? null,
     errorCode: s.error?.code ?? null,
+    requests: Object.fromEntries(Object.entries(s.environments).map(([env, v]) => [env, v.requests])),
     cappedEnvironments: Object.entries(s.environments).filter(([, v]) => v.capped).map(([environment, v]) => ({ environment, requests: v.requests, coveredSince: v.coveredSince })),
   };
 }
@@ -257,6 +258,7 @@ export function buildCompareView(snapshot: ComparisonSnapshot, opts: ViewOptions
     columns,
     metrics: [...METRIC_DEFS],
     groups,
+    groupMetricKeys: ['requests', 'errorRate', 'latencyP95', 'costTotal', 'costPerRequest', 'tokensPerRequest'],
     groupsOmitted,
     timeline: { bucketMs: win.bucketMs, bucketLabel: win.bucketLabel, t, charts },
     cost30d: { t: days, series: cost30series, totals },

@@ -87,6 +87,8 @@ export interface SourceView {
   nextAttemptAt: number | null;
   error: string | null;
   errorCode: string | null;
+  /** Requests kept per environment (whole horizon). */
+  requests: Record<string, number>;
   /** "Showing the newest 10,000 production requests (since …)". */
   cappedEnvironments: Array<{ environment: string; requests: number; coveredSince: number }>;
 }
@@ -117,6 +119,8 @@ export interface CompareView {
   metrics: MetricDef[];
   /** The first group is all requests; grouped views add one per group value. */
   groups: GroupView[];
+  /** Metrics shown per group below "All requests" (the panel keeps groups short; CSV has every metric). */
+  groupMetricKeys: MetricKey[];
   /** Group values left out (only the busiest are shown). */
   groupsOmitted: number;
   timeline: { bucketMs: number; bucketLabel: string; t: number[]; charts: ChartView[] };

@@ -13,7 +13,7 @@ import type { CompareView, WindowKey } from '../compare/viewModel';
 
 // The compare panel's payload is computed by the host (src/compare/view.ts); re-exported so the
 // browser side imports only this file.
-export type { CompareView, WindowKey };
+export type * from '../compare/viewModel';
 
 export type PanelKind = 'request' | 'session' | 'compare';
 
