@@ -25,10 +25,16 @@ const responseHeaders: Record<string, string> = {
   'x-request-id': 'req_0123456789abcdef0123456789abcdef', 'cf-ray': '8f0123456789abcd-AMS', server: 'cloudflare',
 };
 
+/** Best of five: on a shared machine the slow runs measure the neighbours, not the code. */
 function time<T>(fn: () => T): [T, number] {
-  const t0 = performance.now();
-  const v = fn();
-  return [v, performance.now() - t0];
+  let best = Infinity;
+  let v!: T;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    v = fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return [v, best];
 }
 
 function dirBytes(dir: string): number {
