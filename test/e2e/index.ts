@@ -21,7 +21,12 @@ export async function run(): Promise<void> {
   });
   const suiteDir = path.join(__dirname, 'suite');
   const wanted = process.env.E2E_SUITES?.split(',').map((s) => s.trim()).filter(Boolean) ?? null;
-  const available = fs.existsSync(suiteDir) ? fs.readdirSync(suiteDir).filter((f) => f.endsWith('.test.js')).sort() : [];
+  // The smoke suite runs first: it checks the fresh-profile state (proxy stopped, empty Sessions
+  // view with its welcome content) before other suites log traffic into the same window.
+  const order = (f: string): string => (f === 'smoke.test.js' ? '' : f);
+  const available = fs.existsSync(suiteDir)
+    ? fs.readdirSync(suiteDir).filter((f) => f.endsWith('.test.js')).sort((a, b) => order(a).localeCompare(order(b)))
+    : [];
   const files = wanted ? available.filter((f) => wanted.includes(f.replace(/\.test\.js$/, ''))) : available;
   if (wanted) {
     const unknown = wanted.filter((w) => !available.includes(`${w}.test.js`));
