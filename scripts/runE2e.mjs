@@ -201,8 +201,9 @@ async function finish(code, reason) {
   try { control?.close(); } catch { /* best effort */ }
   try { collectLogs(); } catch (e) { say(`could not collect logs: ${e}`); }
   const ok = code === 0 && summary !== null && summary.failed === 0;
-  if (ok && !opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
-  else say(`profile, workspace and server log kept in ${tmp}`);
+  // Logs were copied to .e2e-out above; the profile itself is kept only on request.
+  if (!opts.keep) fs.rmSync(tmp, { recursive: true, force: true });
+  else say(`profile and workspace kept in ${tmp}`);
   say(`done; extension host output in ${path.relative(ROOT, extLogPath)}, VS Code logs in ${path.relative(ROOT, path.join(OUT, `${label}-logs`))}`);
   const s = summary ?? { passed: 0, failed: 0 };
   // A run that ended without a verdict from mocha (timeout, crash, bad exit) counts as a failure.
