@@ -86,11 +86,29 @@ export function decodeBody(buf: Buffer, size: number, truncated: boolean, conten
   if (!truncated && looksJson(text, contentType)) {
     try {
       const json: unknown = JSON.parse(text);
-      if (buf.length > STORE_PARSED_JSON_MAX_BYTES) return { stored: { kind: 'text', text, size, truncated: false }, json, text };
+      // Deeply nested JSON parses, but copying or serialising it again overflows the stack: keep such bodies as text.
+      if (buf.length > STORE_PARSED_JSON_MAX_BYTES || nestingExceeds(text, MAX_STORED_JSON_DEPTH)) return { stored: { kind: 'text', text, size, truncated: false }, json, text };
       return { stored: { kind: 'json', json, size, truncated: false }, json, text };
     } catch { /* not JSON after all: stored raw */ }
   }
   return { stored: { kind: 'text', text, size, truncated }, json: undefined, text };
+}
+
+const MAX_STORED_JSON_DEPTH = 256;
+
+/** True when brackets outside strings nest deeper than `limit` (a linear scan, stopped early). */
+export function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) { if (++depth > limit) return true; } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
 }
 
 function trimPartialUtf8(buf: Buffer): Buffer {

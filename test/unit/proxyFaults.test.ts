@@ -1,6 +1,7 @@
 // Upstream faults: the client sees the right thing, the record says what happened, the proxy goes on.
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { startProxyHarness } from '../support/proxyHarness';
 import type { ProxyHarness } from '../support/proxyHarness';
 
@@ -148,5 +149,72 @@ describe('proxy faults', function () {
     const r = await last();
     assert.equal(r.error?.kind, 'client_aborted');
     assert.equal(h.mock.requests.length, 0);
+  });
+
+  describe('bad input', () => {
+    /** Sends raw bytes (no half-close: a FIN would read as the client leaving) and returns the whole answer. */
+    function rawHttp(port: number, data: Buffer): Promise<string> {
+      return new Promise((resolve) => {
+        const sock = net.connect(port, '127.0.0.1', () => sock.write(data));
+        let out = '';
+        sock.on('data', (c: Buffer) => { out += c.toString('latin1'); });
+        sock.on('close', () => resolve(out));
+        sock.on('error', () => resolve(out));
+      });
+    }
+    const port = (): number => Number(new URL(h.url).port);
+    const requestBytes = (extraHeaders: string, body: string | Buffer): Buffer => Buffer.concat([
+      Buffer.from(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extraHeaders}\r\n`, 'latin1'),
+      Buffer.isBuffer(body) ? body : Buffer.from(body),
+    ]);
+    const okBody = JSON.stringify(chat);
+
+    it('forwards non-UTF-8 header bytes unchanged and records them', async () => {
+      const res = await rawHttp(port(), requestBytes('X-Bin: caf\xe9 \xff\r\nHelicone-Property-Place: \xe9t\xe9\r\n', okBody));
+      assert.match(res, /^HTTP\/1\.1 200/);
+      assert.equal(h.mock.requests[0].headers['x-bin'], 'caf\xe9 \xff');
+      const r = await last();
+      assert.equal(r.properties.Place, '\xe9t\xe9');
+    });
+
+    it('answers 431 to oversized headers and keeps serving', async () => {
+      const res = await rawHttp(port(), requestBytes(`X-Big: ${'a'.repeat(70_000)}\r\n`, okBody));
+      assert.match(res, /^HTTP\/1\.1 431/);
+      assert.equal((await post(`${h.url}/v1/chat/completions`, {}, chat)).status, 200);
+    });
+
+    it('forwards deeply nested JSON and stores it as text', async () => {
+      const deep = '{"model":"gpt-4o-mini","x":' + '['.repeat(50_000) + ']'.repeat(50_000) + '}';
+      const res = await rawHttp(port(), requestBytes('', deep));
+      assert.match(res, /^HTTP\/1\.1 200/);
+      assert.equal(h.mock.requests[0].body.length, deep.length);
+      const r = await last();
+      assert.equal(r.bodies.request.kind, 'text');
+      assert.equal(r.requestModel, 'gpt-4o-mini');
+      assert.equal(r.state, 'ok');
+    });
+
+    it('forwards a body that is not valid JSON or UTF-8 and logs it raw', async () => {
+      const res = await rawHttp(port(), requestBytes('', Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x22])));
+      assert.match(res, /^HTTP\/1\.1 400/, 'the upstream judges the body, not the proxy');
+      const r = await last();
+      assert.equal(r.bodies.request.kind, 'base64');
+      assert.equal(r.error?.kind, 'upstream_status');
+    });
+
+    it('keeps the first 200 of 300 properties with a warning', async () => {
+      const props = Array.from({ length: 300 }, (_, i) => `Helicone-Property-P${i}: v${i}\r\n`).join('');
+      const res = await rawHttp(port(), requestBytes(props, okBody));
+      assert.match(res, /^HTTP\/1\.1 200/);
+      const r = await last();
+      assert.equal(Object.keys(r.properties).length, 200);
+      assert.match(r.warnings.join(), /100 Helicone-Property-\* headers beyond the first 200/);
+    });
+
+    it('answers 400 to a malformed request line without logging or crashing', async () => {
+      const res = await rawHttp(port(), Buffer.from('GARBAGE\r\n\r\n'));
+      assert.match(res, /^HTTP\/1\.1 400/);
+      assert.equal((await post(`${h.url}/v1/chat/completions`, {}, chat)).status, 200);
+    });
   });
 });
