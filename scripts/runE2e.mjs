@@ -373,7 +373,8 @@ async function main() {
   }
   const payload = [['extensionDevelopmentPath', remote(devPath)], ['extensionTestsPath', remote(testsPath)]];
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
-  await p.goto(url);
+  // Generous: on a loaded 2-core machine the workbench can take well over playwright's default 30 s.
+  await p.goto(url, { timeout: 180_000 });
   page = p;
   say('workbench loaded; running tests');
 
