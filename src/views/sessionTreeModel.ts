@@ -667,32 +667,31 @@ export function buildShape(newestFirst: readonly RecordSummary[]): SessionShape 
   return { levels, total: newestFirst.length };
 }
 
+// Tooltips: a bold head line, a rule, then compact lines with hard breaks ("  \n"), so they stay
+// short enough to read without scrolling.
+const BR = '  \n';
+const code = (t: string): string => `\`${t.replace(/`/g, "'")}\``;
+
 function sessionTooltip(s: SessionSummary, now: number): string {
-  const lines = [
-    `**${escapeMarkdown(s.name ?? 'Session')}**`,
-    '',
-    `Id: \`${s.id.replace(/`/g, "'")}\``,
-    '',
-    `${formatCount(s.requestCount)} requests` + (s.errorCount ? ` · ${s.errorCount} failed` : '') + (s.pendingCount ? ` · ${s.pendingCount} in progress` : ''),
-    '',
-    `Cost ${formatCost(s.costUsd)}` + (s.costUnknown ? ` (+ ${s.costUnknown} with unknown price)` : ''),
-    '',
-    `Tokens ${formatTokens(s.promptTokens)} in · ${formatTokens(s.completionTokens)} out`,
-    '',
+  const counts = `${formatCount(s.requestCount)} requests` + (s.errorCount ? ` · ${s.errorCount} failed` : '') + (s.pendingCount ? ` · ${s.pendingCount} in progress` : '');
+  const details = [
+    counts,
+    `Cost ${formatCost(s.costUsd)}` + (s.costUnknown ? ` (+ ${s.costUnknown} with unknown price)` : '') + ` · tokens ${formatTokens(s.promptTokens)} in / ${formatTokens(s.completionTokens)} out`,
     `Started ${formatDateTime(s.startedAt)} (${formatRelativeTime(s.startedAt, now)}) · lasted ${formatDuration(s.endedAt - s.startedAt)}`,
+    `Id: ${code(s.id)}`,
   ];
-  return lines.join('\n');
+  return `**${escapeMarkdown(s.name ?? 'Session')}**\n\n---\n\n${details.join(BR)}`;
 }
 
 function requestTooltip(s: RecordSummary, now: number): string {
   const model = requestLabel(s);
   const status = s.state === 'pending' ? 'in progress' : s.state === 'error' ? `failed${s.status ? ` (${s.status})` : ''}${s.error ? `: ${s.error.message}` : ''}` : `${s.status ?? 'ok'}${s.cache?.hit ? ' · cache hit' : ''}`;
-  const lines = [`**${escapeMarkdown(model)}** · ${escapeMarkdown(s.provider)} · ${escapeMarkdown(status)}`, ''];
-  lines.push(`\`${s.method} ${s.path.replace(/`/g, "'")}\``, '');
+  const head = `**${escapeMarkdown(model)}** · ${escapeMarkdown(s.provider)} · ${escapeMarkdown(status)}${BR}${code(`${s.method} ${s.path}`)}`;
+  const lines: string[] = [];
   const timing = [`Latency ${formatDuration(s.latencyMs)}`];
   if (s.ttftMs !== null) timing.push(`TTFT ${formatDuration(s.ttftMs)}`);
   if (s.streamed) timing.push('streamed');
-  lines.push(timing.join(' · '), '');
+  lines.push(timing.join(' · '));
   if (s.usage) {
     const u = s.usage;
     let tokens = `Tokens ${formatCount(u.promptTokens)} in`;
@@ -700,13 +699,13 @@ function requestTooltip(s: RecordSummary, now: number): string {
     tokens += ` · ${formatCount(u.completionTokens)} out`;
     if (u.reasoningTokens) tokens += ` (${formatCount(u.reasoningTokens)} reasoning)`;
     if (u.estimated) tokens += ' · estimated';
-    lines.push(tokens, '');
+    lines.push(tokens);
   }
-  if (s.kind === 'llm') lines.push(`Cost ${s.costUsd === null ? 'unknown (no price for this model)' : formatCost(s.costUsd)}` + (s.cache?.hit && s.cache.savedUsd ? ` · saved ${formatCost(s.cache.savedUsd)}` : ''), '');
+  if (s.kind === 'llm') lines.push(`Cost ${s.costUsd === null ? 'unknown (no price for this model)' : formatCost(s.costUsd)}` + (s.cache?.hit && s.cache.savedUsd ? ` · saved ${formatCost(s.cache.savedUsd)}` : ''));
   const props = Object.entries(s.properties);
-  if (props.length) lines.push('Properties: ' + props.map(([k, v]) => `${escapeMarkdown(k)} = ${escapeMarkdown(v)}`).join(', '), '');
-  if (s.userId) lines.push(`User: ${escapeMarkdown(s.userId)}`, '');
-  if (s.session) lines.push(`Session: ${escapeMarkdown(s.session.name ?? s.session.id)} ${escapeMarkdown(s.session.path)}`, '');
-  lines.push(`${formatDateTime(s.startedAt)} (${formatRelativeTime(s.startedAt, now)})`, '', `Id: \`${s.id.replace(/`/g, "'")}\``);
-  return lines.join('\n');
+  if (props.length) lines.push('Properties: ' + props.map(([k, v]) => `${escapeMarkdown(k)} = ${escapeMarkdown(v)}`).join(', '));
+  if (s.userId) lines.push(`User: ${escapeMarkdown(s.userId)}`);
+  if (s.session) lines.push(`Session: ${escapeMarkdown(s.session.name ?? s.session.id)} ${escapeMarkdown(s.session.path)}`);
+  lines.push(`${formatDateTime(s.startedAt)} (${formatRelativeTime(s.startedAt, now)})`, `Id: ${code(s.id)}`);
+  return `${head}\n\n---\n\n${lines.join(BR)}`;
 }

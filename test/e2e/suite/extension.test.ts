@@ -142,6 +142,15 @@ describe('extension: proxy, Sessions tree, hovers and commands in a real VS Code
     // A row's text is the label then the description (no separator in innerText).
     assert.ok(rows.some((t) => /claude-sonnet-4-5\s*\d+ ms · \$[\d.]+ · (just now|\d+s ago)/.test(t)), `request row: ${JSON.stringify(rows)}`);
     await shot('3-tree-session-expanded');
+    // Tooltips are resolved on hover (resolveTreeItem): tokens, cost, session, id.
+    const tip = await hoverText({ selector: '.monaco-list-row', hasText: 'claude-sonnet-4-5' }, (t) => t.includes('Tokens'), 10_000);
+    assert.match(tip, /claude-sonnet-4-5 · anthropic · 200/);
+    assert.match(tip, /Tokens \d+ in · \d+ out/);
+    assert.ok(tip.includes(`Session: ${sessionName} /research/analysis`), tip);
+    assert.ok(tip.includes(ids.claude), tip);
+    await new Promise((r) => setTimeout(r, 500)); // let the fade-in finish for the picture
+    await shot('3b-tree-tooltip');
+    await pressKey('Escape');
     await uiText('.statusbar-item', (t) => t.includes(`LLM Lens :${proxy.port}`));
   });
 
