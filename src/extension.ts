@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { errorMessage } from './core/errors';
 import { registerCommands } from './host/commands';
+import { registerComparison } from './host/comparison';
 import { ContextKeys } from './host/constants';
 import { createChannelLogger } from './host/logger';
 import { LensProxyController } from './host/proxyController';
@@ -88,6 +89,8 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
   registerRequestPanels(context, services);
   registerSessionPanels(context, services);
   step('webviews');
+  const comparison = registerComparison(context, services);
+  step('compare');
 
   running = { proxy, store };
   // After activation, not inside it: the proxy, and (once the log is read) the price table the
@@ -97,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
 
   const activationMs = performance.now() - t0;
   logger.info(`Activated in ${activationMs.toFixed(1)} ms (${steps.join(', ')})`);
-  return createTestApi({ services, tree, hovers, activationMs, storeReady, panels: { request: requestPanels, session: sessionPanels } });
+  return createTestApi({ services, tree, hovers, comparison, activationMs, storeReady, panels: { request: requestPanels, session: sessionPanels } });
 }
 
 /** Stops the proxy (no port left open) and flushes the log before the extension host exits. */

@@ -3,12 +3,15 @@
 import type { HoverEngine } from '../views/hoverEngine';
 import type { SessionTreeHandle } from '../views/sessionTree';
 import type { TreeNode } from '../views/sessionTreeModel';
+import type { ComparisonHandle } from './comparison';
 import type { LensServices } from './services';
 
 export interface LensTestApi {
   readonly services: LensServices;
   readonly tree: SessionTreeHandle;
   readonly hovers: HoverEngine;
+  /** Dev-vs-production comparison: engine, status bar item and compare panels (issue 6). */
+  readonly comparison: ComparisonHandle;
   /** Time activate() took, from its first line to its return (ms). */
   readonly activationMs: number;
   /** Resolves when the store has read its history. */
