@@ -116,15 +116,15 @@ async function main(): Promise<void> {
       openMs: Math.round(openMs),
       openCpuMs: Math.round(openCpuMs),
       heapMb: global.gc ? +heapMb.toFixed(0) : null,
-      firstPageMs: +firstPageMs.toFixed(2),
-      deepPageMs: +deepPageMs.toFixed(2),
+      firstPageMs: +firstPageMs.toFixed(3),
+      deepPageMs: +deepPageMs.toFixed(3),
       sessions: sessions.length,
-      sessionsMs: +sessionsMs.toFixed(2),
-      sessionPageMs: +sessionPageMs.toFixed(2),
-      filteredPageMs: +filteredPageMs.toFixed(2),
-      filteredCountMs: +filteredCountMs.toFixed(2),
-      textCountMs: +textCountMs.toFixed(2),
-      bodyReadMs: +bodyReadMs.toFixed(2),
+      sessionsMs: +sessionsMs.toFixed(3),
+      sessionPageMs: +sessionPageMs.toFixed(3),
+      filteredPageMs: +filteredPageMs.toFixed(3),
+      filteredCountMs: +filteredCountMs.toFixed(3),
+      textCountMs: +textCountMs.toFixed(3),
+      bodyReadMs: +bodyReadMs.toFixed(3),
     };
     for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(20)} ${v}`);
     console.log(JSON.stringify(result));
