@@ -8,6 +8,9 @@ import { createHoverEngine, type HoverEngine } from './hoverEngine';
 import { HoverIndex } from './hoverIndex';
 import { findStringLiteral } from './hoverText';
 
+/** A model id, property value or session path as written in plain text: no spaces, quotes or '='. */
+const PLAIN_TOKEN = /[A-Za-z0-9_./:@-]+/;
+
 export const HOVER_LANGUAGES = ['javascript', 'typescript', 'javascriptreact', 'typescriptreact', 'python', 'plaintext'] as const;
 
 export function registerHovers(context: vscode.ExtensionContext, services: LensServices): HoverEngine {
@@ -18,13 +21,20 @@ export function registerHovers(context: vscode.ExtensionContext, services: LensS
     provideHover(document, position) {
       if (!vscode.workspace.getConfiguration('llmLens', document).get<boolean>('hovers.enabled', true)) return undefined;
       const line = document.lineAt(position.line).text;
+      let found: { value: string; range: vscode.Range } | undefined;
       const lit = findStringLiteral(line, position.character);
-      if (!lit) return undefined;
-      const text = engine.markdownFor(lit.value);
+      if (lit) found = { value: lit.value, range: new vscode.Range(position.line, lit.start, position.line, lit.end) };
+      else if (document.languageId === 'plaintext') {
+        // Plain text (notes, .env-like files) names models without quotes: take the token under the cursor.
+        const range = document.getWordRangeAtPosition(position, PLAIN_TOKEN);
+        if (range) found = { value: document.getText(range), range };
+      }
+      if (!found) return undefined;
+      const text = engine.markdownFor(found.value);
       if (!text) return undefined;
       const md = new vscode.MarkdownString(text, true);
       md.isTrusted = false;
-      return new vscode.Hover(md, new vscode.Range(position.line, lit.start, position.line, lit.end));
+      return new vscode.Hover(md, found.range);
     },
   };
   context.subscriptions.push(

@@ -182,6 +182,10 @@ describe('extension: proxy, Sessions tree, hovers and commands in a real VS Code
     assert.match(sessionPath, /session path \*\*\/research\*\*/);
     assert.match(sessionPath, /\n2 requests · /, '/research counts /research/analysis too');
 
+    const notes = await vscode.workspace.openTextDocument({ language: 'plaintext', content: 'MODEL=gpt-4o-mini\n' });
+    const plain = markdownOf(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', notes.uri, new vscode.Position(0, 9)));
+    assert.match(plain, /\*\*gpt\\-4o\\-mini\*\*/, 'plain text names models without quotes');
+
     await config().update('hovers.enabled', false, vscode.ConfigurationTarget.Global);
     const off = markdownOf(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, at(0, 'gpt-4o-mini')));
     assert.ok(!off.includes('per 1M tokens'), 'llmLens.hovers.enabled = false turns them off');
