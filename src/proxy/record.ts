@@ -66,10 +66,15 @@ export function decodeContent(buf: Buffer, encoding: string | undefined, maxByte
 
 export interface DecodedBody {
   stored: StoredBody;
-  /** Parsed JSON when the whole body was JSON, else undefined. */
+  /**
+   * Parsed JSON when the whole body was JSON, else undefined. For a large body this is only its
+   * skeleton (top-level fields with small values: model, usage, object ...); `full()` parses it all.
+   */
   json: unknown;
   /** The body as text when it was UTF-8 (possibly cut), else null. */
   text: string | null;
+  /** Set when `json` is a skeleton: parses the whole body (once) when a reader really needs it. */
+  full?: () => unknown;
 }
 
 /** A body as the store keeps it: JSON when it parses, else text, else base64 for non-UTF-8 bytes. */
@@ -84,6 +89,19 @@ export function decodeBody(buf: Buffer, size: number, truncated: boolean, conten
     else return { stored: { kind: 'base64', text: buf.toString('base64'), size, truncated }, json: undefined, text: null };
   }
   if (!truncated && looksJson(text, contentType)) {
+    if (buf.length > STORE_PARSED_JSON_MAX_BYTES) {
+      // Parsing a megabyte costs milliseconds on the forwarding thread; the metadata sits in small
+      // top-level fields, so read those and parse the rest only if usage must be estimated.
+      const skeleton = jsonSkeleton(text, SKELETON_VALUE_MAX_CHARS);
+      if (skeleton) {
+        let parsed: { v: unknown } | null = null;
+        const full = (): unknown => {
+          if (!parsed) { try { parsed = { v: JSON.parse(text) }; } catch { parsed = { v: undefined }; } }
+          return parsed.v;
+        };
+        return { stored: { kind: 'text', text, size, truncated: false }, json: skeleton, text, full };
+      }
+    }
     try {
       const json: unknown = JSON.parse(text);
       // Deeply nested JSON parses, but copying or serialising it again overflows the stack: keep such bodies as text.
@@ -95,6 +113,86 @@ export function decodeBody(buf: Buffer, size: number, truncated: boolean, conten
 }
 
 const MAX_STORED_JSON_DEPTH = 256;
+const SKELETON_VALUE_MAX_CHARS = 16 * 1024;
+
+function skipWs(t: string, i: number): number {
+  for (;;) {
+    const c = t.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+    else return i;
+  }
+}
+
+/** From an opening quote to just past its closing quote (-1 when unterminated); indexOf jumps over long strings. */
+function skipString(t: string, i: number): number {
+  let from = i + 1;
+  for (;;) {
+    const q = t.indexOf('"', from);
+    if (q < 0) return -1;
+    let k = q - 1;
+    let backslashes = 0;
+    while (t.charCodeAt(k) === 92) { backslashes++; k--; }
+    if (backslashes % 2 === 0) return q + 1;
+    from = q + 1;
+  }
+}
+
+function skipValue(t: string, i: number): number {
+  const c = t.charCodeAt(i);
+  if (c === 34) return skipString(t, i);
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    let j = i;
+    while (j < t.length) {
+      const d = t.charCodeAt(j);
+      if (d === 34) { j = skipString(t, j); if (j < 0) return -1; continue; }
+      if (d === 123 || d === 91) depth++;
+      else if (d === 125 || d === 93) { if (--depth === 0) return j + 1; }
+      j++;
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < t.length) {
+    const d = t.charCodeAt(j);
+    if (d === 44 || d === 125 || d === 93 || d === 32 || d === 9 || d === 10 || d === 13) break;
+    j++;
+  }
+  return j > i ? j : -1;
+}
+
+/**
+ * The top-level fields of a JSON object whose raw value is at most maxValueChars long, parsed;
+ * larger values are left out. null when the text is not a well-formed object at the top level
+ * (the caller then falls back to a full parse, which judges it properly).
+ */
+export function jsonSkeleton(t: string, maxValueChars: number): Record<string, unknown> | null {
+  const out: Record<string, unknown> = {};
+  let i = skipWs(t, 0);
+  if (t.charCodeAt(i) !== 123) return null;
+  i = skipWs(t, i + 1);
+  if (t.charCodeAt(i) === 125) return skipWs(t, i + 1) === t.length ? out : null;
+  for (;;) {
+    if (t.charCodeAt(i) !== 34) return null;
+    const keyEnd = skipString(t, i);
+    if (keyEnd < 0) return null;
+    let key: unknown;
+    try { key = JSON.parse(t.slice(i, keyEnd)); } catch { return null; }
+    i = skipWs(t, keyEnd);
+    if (t.charCodeAt(i) !== 58) return null;
+    i = skipWs(t, i + 1);
+    const valueEnd = skipValue(t, i);
+    if (valueEnd < 0) return null;
+    if (valueEnd - i <= maxValueChars && key !== '__proto__') {
+      try { out[key as string] = JSON.parse(t.slice(i, valueEnd)); } catch { return null; }
+    }
+    i = skipWs(t, valueEnd);
+    const c = t.charCodeAt(i);
+    if (c === 44) { i = skipWs(t, i + 1); continue; }
+    if (c === 125) return skipWs(t, i + 1) === t.length ? out : null;
+    return null;
+  }
+}
 
 /** True when brackets outside strings nest deeper than `limit` (a linear scan, stopped early). */
 export function nestingExceeds(text: string, limit: number): boolean {
@@ -230,7 +328,12 @@ export function buildRecord(input: FinishInput): LogRecord {
   let reassembled: unknown = null;
   const ok = s.status !== null && s.status < 400;
   if (ok || streamEvents) {
-    const u = extractUsage({ provider: s.provider, path: s.path, requestBody: req.json, responseBody: res.json, streamEvents });
+    let u = extractUsage({ provider: s.provider, path: s.path, requestBody: req.json, responseBody: res.json, streamEvents });
+    // Skeletons carry what the provider reported; counting tokens ourselves needs the whole bodies.
+    if ((req.full || res.full) && (!u.usage || u.usage.estimated)) {
+      u = extractUsage({ provider: s.provider, path: s.path, requestBody: req.full ? req.full() : req.json, responseBody: res.full ? res.full() : res.json, streamEvents });
+    }
+    if (u.warning) s.warnings.push(u.warning);
     usage = u.usage;
     reassembled = u.reassembled;
     s.responseModel = u.responseModel;

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import type { RecordSummary } from '../../src/core/types';
 import { PriceBook } from '../../src/pricing/priceBook';
-import { Capture, buildRecord, decodeBody, decodeContent } from '../../src/proxy/record';
+import fc from 'fast-check';
+import { Capture, STORE_PARSED_JSON_MAX_BYTES, buildRecord, decodeBody, decodeContent, jsonSkeleton } from '../../src/proxy/record';
 
 function summary(over: Partial<RecordSummary> = {}): RecordSummary {
   return {
@@ -86,5 +87,52 @@ describe('proxy record building', () => {
     });
     assert.deepEqual(err.error, { kind: 'upstream_status', message: '400: Invalid model' });
     assert.equal(err.costUsd, null);
+  });
+
+  describe('large JSON bodies', () => {
+    it('reads the skeleton of any JSON object exactly as JSON.parse does (property)', () => {
+      fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.constantFrom('', ' ', '\n\t '), (obj, ws) => {
+        const text = ws + JSON.stringify(obj, null, ws.length ? 1 : 0) + ws;
+        const sk = jsonSkeleton(text, Infinity);
+        const expected = JSON.parse(text) as Record<string, unknown>;
+        delete expected.__proto__;
+        assert.deepEqual(sk, JSON.parse(JSON.stringify(expected)));
+      }), { numRuns: 300 });
+    });
+
+    it('leaves out large values and refuses what is not one object', () => {
+      assert.deepEqual(jsonSkeleton('{"model":"m","messages":[{"content":"' + 'x'.repeat(100) + '"}],"n":1}', 20), { model: 'm', n: 1 });
+      assert.deepEqual(jsonSkeleton('{"a":"q\\"uote\\\\","b":2}', 100), { a: 'q"uote\\', b: 2 });
+      for (const bad of ['[1]', '{"a":1', '{"a" 1}', '{"a":1}x', '', '{"a":"unterminated}']) assert.equal(jsonSkeleton(bad, 100), null, bad);
+    });
+
+    it('stores a large JSON body as its raw text and reads model and usage from the skeleton', () => {
+      const prompt = 'word '.repeat(STORE_PARSED_JSON_MAX_BYTES / 4);
+      const reqText = JSON.stringify({ messages: [{ role: 'user', content: prompt }], model: 'gpt-4o-mini' });
+      const resText = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage: { prompt_tokens: 70000, completion_tokens: 1, total_tokens: 70001 } });
+      const r = buildRecord({
+        summary: summary(), t0: 0, request: capture([[reqText, 0]], 1 << 22), response: capture([[resText, 1]]), requestEncoding: undefined,
+        requestContentType: 'application/json', responseEncoding: undefined, responseContentType: 'application/json', streamed: false,
+        bodyCapBytes: 1 << 22, modelOverride: null, priceBook: new PriceBook(),
+      });
+      assert.equal(r.bodies.request.kind, 'text');
+      assert.equal(r.bodies.request.text, reqText);
+      assert.equal(r.requestModel, 'gpt-4o-mini');
+      assert.equal(r.usage?.promptTokens, 70000);
+      assert.equal(r.usage?.estimated, false);
+    });
+
+    it('parses the whole large body when tokens must be estimated', () => {
+      const prompt = 'word '.repeat(STORE_PARSED_JSON_MAX_BYTES / 4);
+      const reqText = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+      const resText = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'short answer' } }] });
+      const r = buildRecord({
+        summary: summary(), t0: 0, request: capture([[reqText, 0]], 1 << 22), response: capture([[resText, 1]]), requestEncoding: undefined,
+        requestContentType: 'application/json', responseEncoding: undefined, responseContentType: 'application/json', streamed: false,
+        bodyCapBytes: 1 << 22, modelOverride: null, priceBook: new PriceBook(),
+      });
+      assert.equal(r.usage?.estimated, true);
+      assert.ok(r.usage!.promptTokens > 60000, String(r.usage?.promptTokens));
+    });
   });
 });
