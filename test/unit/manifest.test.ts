@@ -25,11 +25,11 @@ describe('manifest (package.json contributes)', () => {
     }
   });
 
-  it('hides tree-only commands from the palette', () => {
-    const hidden = c.menus.commandPalette.filter((m: { when: string }) => m.when === 'false').map((m: { command: string }) => m.command);
-    for (const id of [Commands.copyAsCurl, Commands.copyRequestId, Commands.deleteRequest, Commands.replayRequest, Commands.loadMore]) {
-      assert.ok(hidden.includes(id), id);
-    }
+  it('hides tree-only commands from the palette, and request pickers until something is logged', () => {
+    const when = (id: string): string | undefined => c.menus.commandPalette.find((m: { command: string }) => m.command === id)?.when;
+    for (const id of [Commands.copyAsCurl, Commands.copyRequestId, Commands.deleteRequest, Commands.loadMore]) assert.equal(when(id), 'false', id);
+    // These prompt with a quick pick of recent requests/sessions when run without an argument.
+    for (const id of [Commands.openRequest, Commands.openSession, Commands.replayRequest]) assert.equal(when(id), 'llmLens.hasRecords', id);
   });
 
   it('only refers to known commands, views and context keys in menus and welcome views', () => {
