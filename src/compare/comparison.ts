@@ -312,8 +312,10 @@ export class ComparisonEngine {
         sources: [...(localHas ? [LOCAL_SOURCE_NAME] : []), ...new Set([...contributing, ...expected.map((r) => r.name)])],
         capped: merged.capped,
         coveredSince: merged.coveredSince,
-        // With no remote source able to answer, local rows are all there is, and they are current.
-        fresh: active.length === 0 || active.some((r) => r.status === 'ok' && r.data !== null),
+        // With no remote source able to answer, local rows tagged with this environment are all
+        // there is, and they are current; without any, nothing is known (an alert must not
+        // "resolve" because the key was removed).
+        fresh: active.some((r) => r.status === 'ok' && r.data !== null) || (active.length === 0 && localHas),
         fetchedAt: fetchedTimes.length ? Math.min(...fetchedTimes) : null,
         asOf: okTimes.length ? Math.max(...okTimes) : null,
         status: remoteData.length === 0 ? 'ok' : worst,

@@ -239,7 +239,8 @@ export function buildCompareView(snapshot: ComparisonSnapshot, opts: ViewOptions
     if (c.capped && c.coveredSince !== null) {
       notes.push(`${c.environment}: more requests than the row cap; figures cover ${formatRelativeTime(c.coveredSince, now).replace(/ ago$/, '')} back (since ${new Date(c.coveredSince).toISOString().slice(0, 16).replace('T', ' ')} UTC).`);
     }
-    if (c.role === 'remote' && !c.fresh && c.status !== 'noKey' && c.status !== 'loading' && c.status !== 'idle') {
+    // Key problems have their own banner with the fix; these notes are about data that is there but old.
+    if (c.role === 'remote' && !c.fresh && (c.status === 'stale' || c.status === 'error')) {
       notes.push(c.fetchedAt !== null
         ? `${c.environment}: stale data from ${formatRelativeTime(c.fetchedAt, now)} (${statusText(c.status)}).`
         : `${c.environment}: no data (${statusText(c.status)}).`);
@@ -263,10 +264,15 @@ export function buildCompareView(snapshot: ComparisonSnapshot, opts: ViewOptions
     timeline: { bucketMs: win.bucketMs, bucketLabel: win.bucketLabel, t, charts },
     cost30d: { t: days, series: cost30series, totals },
     sources: snapshot.sources.map(sourceView),
-    alerts: snapshot.alerts.map((a): AlertView => ({
-      name: a.rule.name, environment: a.rule.environment, metric: a.rule.metric, threshold: a.rule.threshold, windowMinutes: a.rule.windowMinutes,
-      state: a.state, value: a.value, requests: a.requests, insufficient: a.insufficient,
-    })),
+    alerts: snapshot.alerts.map((a): AlertView => {
+      // A rule that fired and whose data is now unavailable is still firing as far as anyone knows.
+      const firing = snapshot.firing.find((f) => f.key === a.key);
+      const shown = a.state === 'unknown' && firing ? firing : a;
+      return {
+        name: a.rule.name, environment: a.rule.environment, metric: a.rule.metric, threshold: a.rule.threshold, windowMinutes: a.rule.windowMinutes,
+        state: firing ? 'firing' : a.state, value: shown.value, requests: shown.requests, insufficient: shown.insufficient,
+      };
+    }),
     notes,
   };
 }

@@ -36,12 +36,11 @@ export function destroyCharts(): void {
   live.clear();
 }
 
-function chart(title: string, format: MetricFormat, t: number[], series: SeriesView[], opts: { id: string }): HTMLElement {
+function chart(title: string, format: MetricFormat, t: number[], series: SeriesView[], opts: { id: string; hasData: boolean }): HTMLElement {
   const th = theme();
   const host = h('div', { class: 'compare-chart-canvas' });
   const box = h('figure', { class: 'compare-chart', id: opts.id }, h('figcaption', null, title), host);
-  const hasData = series.some((s) => s.values.some((v) => v !== null && v !== 0));
-  if (!hasData) {
+  if (!opts.hasData) {
     host.appendChild(h('div', { class: 'lens-muted compare-chart-empty' }, 'No requests in this window.'));
     return box;
   }
@@ -73,12 +72,12 @@ function chart(title: string, format: MetricFormat, t: number[], series: SeriesV
 
 export function renderTimeline(view: CompareView): HTMLElement {
   const grid = h('div', { class: 'compare-charts' });
-  for (const c of view.timeline.charts) grid.appendChild(chart(c.title, c.format, view.timeline.t, c.series, { id: `compare-chart-${c.id}` }));
+  for (const c of view.timeline.charts) grid.appendChild(chart(c.title, c.format, view.timeline.t, c.series, { id: `compare-chart-${c.id}`, hasData: c.series.some((s) => s.values.some((v) => v !== null)) }));
   return grid;
 }
 
 export function renderCost30(view: CompareView): HTMLElement {
-  return chart('Cost per day by environment, last 30 days', 'usd', view.cost30d.t, view.cost30d.series, { id: 'compare-chart-cost30' });
+  return chart('Cost per day by environment, last 30 days', 'usd', view.cost30d.t, view.cost30d.series, { id: 'compare-chart-cost30', hasData: view.cost30d.totals.some((x) => x.requests > 0) });
 }
 
 /** Fits every chart to its box; called after insertion and on resize. */

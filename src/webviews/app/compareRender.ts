@@ -94,8 +94,9 @@ function sourceBanner(s: SourceView, actions: CompareActions, now: number): HTML
         h('span', null, `No API key for source ${name} (${s.baseUrl ?? ''}): its environments are not queried. `),
         button('Set API key', () => actions.setKey(s.name), { icon: 'key', kind: 'primary' }));
     case 'authFailed':
-      return h('div', { class: 'lens-banner lens-banner-error' }, icon('key'),
-        h('span', null, `API key rejected by ${name}${s.error ? `: ${s.error}` : ''}. `),
+      // The client's message repeats "API key rejected"; the full text stays in the tooltip.
+      return h('div', { class: 'lens-banner lens-banner-error', title: s.error ?? null }, icon('key'),
+        h('span', null, `API key rejected by ${name}${s.baseUrl ? ` (${s.baseUrl})` : ''}: its environments are not updated. `),
         button('Replace API key', () => actions.setKey(s.name), { icon: 'key', kind: 'primary' }));
     case 'error':
     case 'stale': {
