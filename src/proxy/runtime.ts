@@ -105,6 +105,9 @@ export async function startLensRuntime(opts: LensRuntimeOptions): Promise<LensRu
   const store: RecordStoreApi = opts.store ?? await openLensStore(opts);
   const priceBook = opts.priceBook ?? new PriceBook({ overrides: opts.priceOverrides, freeProviders: opts.freeProviders });
   for (const w of priceBook.configWarnings) opts.logger.warn(w);
+  // The price table loads on first use (~0.5 s of parsing). Pay that now, not inside the first
+  // request's record, where it would stall every exchange in flight.
+  try { priceBook.listPrice('gpt-4o-mini', 'openai'); } catch (e) { opts.logger.warn(`price table failed to load: ${errorMessage(e)}`); }
   let cache: ResponseCache | null = null;
   try {
     if (opts.cache?.enabled !== false) {
