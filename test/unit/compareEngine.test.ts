@@ -309,6 +309,25 @@ describe('compare: engine over real query clients', function () {
     assert.equal(comparisonBarView(e.snapshot!, { proxyState: 'running' }).warning, false);
   });
 
+  it('does not resolve an alert when the key is removed (nothing is known, not "ok")', async () => {
+    const now = clock.now();
+    helicone.rows = Array.from({ length: 12 }, (_, i) => fakeRow(`p${i}`, 'production', now - (i + 1) * 30_000, { response_status: 500 }));
+    const e = makeEngine([heliconeSource()], { compareEnvironments: ['production'] });
+    const transitions: AlertTransition[] = [];
+    e.onDidChangeAlert((t) => transitions.push(t));
+    e.start();
+    await settled(e);
+    e.configure({ environmentProperty: 'Environment', devEnvironment: 'development', compareEnvironments: ['production'], refreshMinutes: 5, alerts: DEFAULT_ALERTS.map((a) => ({ ...a })), sources: [heliconeSource(null)] });
+    await advance(e, 30 * MIN);
+    assert.equal(env(e.snapshot!, 'production').fresh, false);
+    assert.deepEqual(transitions.map((t) => t.kind), ['fired']);
+    // Production traffic logged on this machine is all there is then, and it counts.
+    await store.complete(makeRecord({ startedAt: clock.now() - MIN, properties: { Environment: 'production' } }));
+    await e.refresh();
+    assert.equal(env(e.snapshot!, 'production').fresh, true);
+    assert.deepEqual(transitions.map((t) => t.kind), ['fired', 'resolved']);
+  });
+
   it('keeps a Helicone outage from resolving an alert (unknown, not ok)', async () => {
     const now = clock.now();
     helicone.rows = Array.from({ length: 12 }, (_, i) => fakeRow(`p${i}`, 'production', now - (i + 1) * 30_000, { response_status: 500 }));

@@ -36,6 +36,7 @@ const LIGHT = DARK.replace('#1e1e1e', '#ffffff').replace('#d4d4d4', '#1f1f1f').r
 
 const PRELUDE = `window.__posted = []; window.__state = undefined; window.__violations = [];
 document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
+if (window.__restored) window.__state = window.__restored;
 window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => window.__state, setState: (s) => { window.__state = s; } });`;
 
 function sampleSnapshot(hostileNames = false): ReturnType<typeof snapshot> {
@@ -179,6 +180,15 @@ describe('compare panel bundle in Chromium', function () {
       violations: (window as unknown as { __violations: string[] }).__violations,
     }));
     assert.deepEqual(r, { pwned: null, dangerous: 0, violations: [] });
+    await page.close();
+  });
+
+  it('restores the window and grouping it kept (panel serializer / hidden tab) and asks the host for them', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.addInitScript(() => { (window as unknown as { __restored: unknown }).__restored = { window: '30d', groupBy: 'model' }; });
+    await page.goto(`${base}/compare.html?theme=dark&restore=1`);
+    await page.waitForFunction(() => (window as unknown as { __posted: unknown[] }).__posted.length >= 2);
+    assert.deepEqual((await posted(page)).slice(0, 2), [{ type: 'ready', panel: 'compare' }, { type: 'compareSetView', window: '30d', groupBy: 'model' }]);
     await page.close();
   });
 
