@@ -82,6 +82,7 @@ const HOP_BY_HOP = new Set([
 const REQUEST_DROP = new Set([...HOP_BY_HOP, 'host', 'expect']);
 
 const noop = (): void => undefined;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Node keeps the request's header lines in rawHeaders; this builds the store's header map with raw case. */
 function headerRecord(raw: readonly string[]): Record<string, string | string[]> {
@@ -590,6 +591,9 @@ class Exchange implements Dispatcher.DispatchHandler {
         record.warnings.push(`cache save failed: ${errorMessage(e)}`);
       }
     }
+    // The store serialises the record synchronously inside complete(): give the sockets a turn
+    // first, so the two halves of the work never sit back to back in front of a new request.
+    await nextTurn();
     try {
       const ok = await sh.store.complete(record);
       if (!ok) this.reportStoreFailure(new Error('the store could not write the record'));
