@@ -10,11 +10,13 @@
 // A key from SecretStorage that the upstream rejects (401/403) is forgotten, so a typo does not
 // stick. Keys never reach the log, the webview or the output channel.
 import { randomUUID } from 'node:crypto';
-import { request } from 'undici';
 import * as vscode from 'vscode';
 import type { RecordSummary } from '../core/types';
 import type { LensServices } from '../host/services';
 import type { ReplayResult } from './protocol';
+
+type Undici = typeof import('undici');
+let undici: Undici | undefined;
 import { checkReplayBody, envVarForProvider, planReplay, withKey } from './replayPlan';
 
 const secretName = (provider: string): string => `replayKey:${provider}`;
@@ -78,7 +80,10 @@ export async function replayRequest(services: LensServices, source: RecordSummar
   });
   try {
     services.logger.info(`replaying ${source.id} as ${newId}: ${plan.method} ${plan.url}`);
-    const res = await request(plan.url, { method: plan.method as 'POST', headers, body: body.body });
+    // Required on first replay, not at activation: undici is ~100 ms of module load the window never needs otherwise.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    undici ??= require('undici') as Undici;
+    const res = await undici.request(plan.url, { method: plan.method as 'POST', headers, body: body.body });
     // Read to the end (a stream included): the record completes when the response does.
     for await (const _chunk of res.body) { /* drained: the log has the body */ }
     if ((res.statusCode === 401 || res.statusCode === 403) && keySource === 'secret') {
