@@ -14,7 +14,7 @@ import type { Clock } from './clock';
 import { systemClock } from './clock';
 import { RefreshScheduler } from './scheduler';
 import type { RefreshError, RefreshStatus } from './scheduler';
-import { DEFAULT_HORIZON_MS, LOCAL_SOURCE_NAME, RemoteWindowCache, localSourceRows, mergeSourceRows } from './sources';
+import { DEFAULT_HORIZON_MS, LOCAL_SOURCE_NAME, LocalRowCache, RemoteWindowCache, mergeSourceRows } from './sources';
 import type { SourceEnvironmentRows, SourceRows, WindowQueryClient } from './sources';
 
 export interface RemoteSourceConfig {
@@ -129,10 +129,14 @@ export class ComparisonEngine {
   private storeSub: { dispose(): void } | null = null;
   private started = false;
   private disposed = false;
+  private readonly local: LocalRowCache;
 
   constructor(private readonly deps: ComparisonEngineDeps) {
     this.clock = deps.clock ?? systemClock;
     this.horizonMs = deps.horizonMs ?? DEFAULT_HORIZON_MS;
+    this.local = new LocalRowCache(deps.store);
+    // Subscribed from the start so the cache never misses a change between two rebuilds.
+    this.storeSub = deps.store.onDidChange((e) => { this.local.apply(e); if (this.started) this.storeChanged(); });
   }
 
   get snapshot(): ComparisonSnapshot | null { return this.current; }
@@ -165,7 +169,6 @@ export class ComparisonEngine {
     if (this.started || this.disposed) return;
     if (!this.config) throw new Error('ComparisonEngine.start() before configure()');
     this.started = true;
-    this.storeSub = this.deps.store.onDidChange(() => this.storeChanged());
     for (const h of this.remotes.values()) h.scheduler?.start();
     this.scheduleLocalTick();
     this.rebuild(true);
@@ -266,7 +269,7 @@ export class ComparisonEngine {
     const since = now - this.horizonMs;
     let local: Map<string, SourceEnvironmentRows>;
     try {
-      local = localSourceRows(this.deps.store, { environmentProperty: cfg.environmentProperty, devEnvironment: cfg.devEnvironment, since, until: now + 1 });
+      local = this.local.rowsByEnvironment({ environmentProperty: cfg.environmentProperty, devEnvironment: cfg.devEnvironment, since, until: now + 1 });
     } catch (err) {
       this.deps.logger.error(`compare: reading the local store failed: ${err instanceof Error ? err.message : String(err)}`);
       local = new Map();

@@ -6,7 +6,7 @@
 // for the cost-by-environment chart), later ones only what is new plus an overlap for rows that
 // reach the source late. Asking Helicone for 30 days of production every five minutes would cost
 // tens of pages per refresh and earn 429s; this costs one page most of the time.
-import type { RecordReader } from '../core/store';
+import type { RecordReader, StoreChange } from '../core/store';
 import { metricRowFromSummary, propertyKey } from '../metrics/metrics';
 import type { MetricRow } from '../metrics/metrics';
 import { propertyEquals } from '../query/filter';
@@ -62,6 +62,91 @@ export function localSourceRows(reader: RecordReader, opts: { environmentPropert
   // The development column always exists locally, even before the first request.
   if (!out.has(opts.devEnvironment)) out.set(opts.devEnvironment, { rows: new Map(), capped: false, coveredSince: opts.since });
   return out;
+}
+
+/**
+ * The local rows kept between rebuilds and updated from the store's change events, already
+ * grouped by environment, so a rebuild under steady traffic costs a pass over the rows instead of
+ * re-reading and re-mapping every record of 30 days (about 80 ms per 100k records). A 'reset'
+ * (load, clear, retention) or another environment setting re-reads once.
+ */
+export class LocalRowCache {
+  private readonly envOfId = new Map<string, string>();
+  private readonly byEnv = new Map<string, Map<string, MetricRow>>();
+  private loadedSince: number | null = null;
+  /** environmentProperty + devEnvironment the grouping was made with. */
+  private grouping = '';
+  private envOf: (r: MetricRow) => string = () => '';
+
+  constructor(private readonly reader: RecordReader) {}
+
+  apply(change: StoreChange): void {
+    if (this.loadedSince === null) return;
+    switch (change.type) {
+      case 'reset':
+        this.loadedSince = null;
+        return;
+      case 'delete':
+        for (const id of change.ids) this.remove(id);
+        return;
+      case 'upsert': {
+        const s = change.summary;
+        this.remove(s.id);
+        if (s.state !== 'pending' && s.startedAt >= this.loadedSince) this.add(s.id, metricRowFromSummary(s));
+        return;
+      }
+    }
+  }
+
+  /** Same answer as localSourceRows(reader, opts), from the cache. The maps are the cache's own: read them, don't keep them. */
+  rowsByEnvironment(opts: { environmentProperty: string; devEnvironment: string; since: number; until: number }): Map<string, SourceEnvironmentRows> {
+    const grouping = `${opts.environmentProperty}\u0000${opts.devEnvironment}`;
+    if (this.loadedSince === null || opts.since < this.loadedSince || grouping !== this.grouping) {
+      this.grouping = grouping;
+      const key = propertyKey(opts.environmentProperty);
+      this.envOf = (r) => key(r) ?? opts.devEnvironment;
+      this.envOfId.clear();
+      this.byEnv.clear();
+      for (const s of this.reader.list({ since: opts.since })) if (s.state !== 'pending') this.add(s.id, metricRowFromSummary(s));
+      this.loadedSince = opts.since;
+    }
+    // The horizon moves on: drop what fell out of it (a pass without allocation).
+    if (opts.since > this.loadedSince) {
+      for (const [id, env] of this.envOfId) {
+        const row = this.byEnv.get(env)?.get(id);
+        if (row && row.createdAt < opts.since) this.remove(id);
+      }
+      this.loadedSince = opts.since;
+    }
+    const out = new Map<string, SourceEnvironmentRows>();
+    for (const [env, rows] of this.byEnv) {
+      let view: ReadonlyMap<string, MetricRow> = rows;
+      // Rows stamped in the future (clock skew) are outside [since, until]: filter only when present.
+      for (const r of rows.values()) {
+        if (r.createdAt > opts.until) { view = new Map([...rows].filter(([, x]) => x.createdAt <= opts.until)); break; }
+      }
+      if (view.size) out.set(env, { rows: view, capped: false, coveredSince: opts.since });
+    }
+    if (!out.has(opts.devEnvironment)) out.set(opts.devEnvironment, { rows: new Map(), capped: false, coveredSince: opts.since });
+    return out;
+  }
+
+  private add(id: string, row: MetricRow): void {
+    const env = this.envOf(row);
+    let m = this.byEnv.get(env);
+    if (!m) { m = new Map(); this.byEnv.set(env, m); }
+    m.set(id, row);
+    this.envOfId.set(id, env);
+  }
+
+  private remove(id: string): void {
+    const env = this.envOfId.get(id);
+    if (env === undefined) return;
+    this.envOfId.delete(id);
+    const m = this.byEnv.get(env);
+    m?.delete(id);
+    if (m && m.size === 0) this.byEnv.delete(env);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,6 +241,8 @@ export class RemoteWindowCache {
 
 /** Rows of one environment from several sources, each request once (the first source wins). */
 export function mergeSourceRows(parts: ReadonlyArray<SourceEnvironmentRows | undefined>): { rows: MetricRow[]; capped: boolean; coveredSince: number | null } {
+  const present = parts.filter((p): p is SourceEnvironmentRows => p !== undefined);
+  if (present.length === 1) return { rows: [...present[0].rows.values()], capped: present[0].capped, coveredSince: present[0].coveredSince };
   const seen = new Map<string, MetricRow>();
   let capped = false;
   let coveredSince: number | null = null;
