@@ -9,12 +9,28 @@
 import type { RecordReader, StoreChange } from '../core/store';
 import { metricRowFromSummary, propertyKey } from '../metrics/metrics';
 import type { MetricRow } from '../metrics/metrics';
-import { propertyEquals } from '../query/filter';
 import type { QueryWindowOptions } from '../query/client';
+import type { FilterLeaf } from '../query/filter';
+import type * as RowsModule from '../query/rows';
 import type { HeliconeRow } from '../query/rows';
-import { metricRowFromHeliconeRow } from '../query/rows';
 
 export const LOCAL_SOURCE_NAME = 'this machine';
+
+let rowsModule: typeof RowsModule | undefined;
+/**
+ * query/rows (and the zod filter schemas it pulls in) is required on the first remote fetch, not
+ * when the extension loads: most sessions never query a remote source (the proxy controller loads
+ * the query API the same way).
+ */
+function heliconeRows(): typeof RowsModule {
+  rowsModule ??= require('../query/rows') as typeof RowsModule;
+  return rowsModule;
+}
+
+/** Helicone's filter leaf for one property value (query/filter's propertyEquals, without loading it). */
+export function environmentFilter(property: string, value: string): FilterLeaf {
+  return { request_response_rmt: { properties: { [property]: { equals: value } } } };
+}
 export const DAY_MS = 86_400_000;
 /** How far back comparison data goes: the 30-day cost-by-environment chart. */
 export const DEFAULT_HORIZON_MS = 30 * DAY_MS;
@@ -206,12 +222,13 @@ export class RemoteWindowCache {
     const { rows, capped } = await this.opts.client.queryWindow({
       since,
       until,
-      filter: propertyEquals(this.opts.environmentProperty, env),
+      filter: environmentFilter(this.opts.environmentProperty, env),
       rowCap: this.rowCap,
       pageSize: this.opts.pageSize,
       signal,
     });
     const fresh = new Map<string, MetricRow>();
+    const { metricRowFromHeliconeRow } = heliconeRows();
     for (const r of rows) {
       const m = metricRowFromHeliconeRow(r);
       if (Number.isFinite(m.createdAt)) fresh.set(r.request_id, m);

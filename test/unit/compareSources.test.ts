@@ -4,7 +4,8 @@ import * as assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { LocalRowCache, localSourceRows, mergeSourceRows } from '../../src/compare/sources';
+import { LocalRowCache, environmentFilter, localSourceRows, mergeSourceRows } from '../../src/compare/sources';
+import { propertyEquals } from '../../src/query/filter';
 import type { SourceEnvironmentRows } from '../../src/compare/sources';
 import { RecordingLogger } from '../../src/core/logger';
 import { RecordStore } from '../../src/store/recordStore';
@@ -78,6 +79,10 @@ describe('compare: local source', function () {
     }
     check('at the end');
     sub.dispose();
+  });
+
+  it('asks remote sources with the same filter leaf as the query module builds', () => {
+    assert.deepEqual(environmentFilter('Environment', 'production'), propertyEquals('Environment', 'production'));
   });
 
   it('merges sources without counting a request twice, and reports the narrowest coverage', () => {
