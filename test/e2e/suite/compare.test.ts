@@ -10,7 +10,7 @@ import type { LensTestApi } from '../../../src/host/testApi';
 import { startFakeHelicone } from '../../support/fakeHelicone';
 import type { FakeHelicone, FakeRow } from '../../support/fakeHelicone';
 import { makeRecord } from '../../support/records';
-import { evaluateInFrames, hasUiControl, screenshot, uiText, uiTextNow, waitFor } from '../support/ui';
+import { evaluateInFrames, hasUiControl, hoverText, pressKey, screenshot, uiText, uiTextNow, waitFor } from '../support/ui';
 
 const EXTENSION_ID = 'llm-lens.llm-lens';
 const KEY = `sk-helicone-e2e-${Date.now()}`;
@@ -100,6 +100,11 @@ describe('compare: dev vs production in a real VS Code', function () {
       const items = await uiText('.statusbar-item', (t) => t.includes('dev $0.0021/req · prod $0.0034/req'));
       console.log(`      status bar: ${JSON.stringify(items.find((t) => t.includes('/req')))}`);
       await screenshot('compare-statusbar');
+      // The tooltip: a markdown table of both environments with the delta.
+      const tip = await hoverText({ selector: '.statusbar-item', hasText: 'dev $0.0021/req' }, (t) => t.includes('Cost per request'));
+      assert.match(tip, /Cost per request\s+\$0\.0021\s+\$0\.0034\s+−38 %/);
+      await screenshot('compare-statusbar-tooltip');
+      await pressKey('Escape');
     }
   });
 
