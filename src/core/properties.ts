@@ -5,7 +5,8 @@
 
 /** The value of property `name` (any case); an exact-case match wins over others. */
 export function propertyValue(properties: Readonly<Record<string, string>>, name: string): string | undefined {
-  const exact = properties[name];
+  // Own properties only: a name such as "constructor" must not read Object.prototype's.
+  const exact = Object.prototype.hasOwnProperty.call(properties, name) ? properties[name] : undefined;
   if (exact !== undefined) return exact;
   const lower = name.toLowerCase();
   for (const k in properties) if (k.toLowerCase() === lower) return properties[k];
