@@ -174,7 +174,8 @@ export function groupKey(...parts: Array<string | null | undefined>): string | n
 export function propertyKey(name: string): (r: MetricRow) => string | null {
   const lower = name.toLowerCase();
   return (r) => {
-    if (name in r.properties) return r.properties[name];
+    // Own properties only: `in` would find Object.prototype's "constructor" or "toString".
+    if (Object.prototype.hasOwnProperty.call(r.properties, name)) return r.properties[name];
     for (const [k, v] of Object.entries(r.properties)) if (k.toLowerCase() === lower) return v;
     return null;
   };
