@@ -23,6 +23,7 @@ let rowsModule: typeof RowsModule | undefined;
  * the query API the same way).
  */
 function heliconeRows(): typeof RowsModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   rowsModule ??= require('../query/rows') as typeof RowsModule;
   return rowsModule;
 }

@@ -52,6 +52,7 @@ export function registerComparison(context: vscode.ExtensionContext, services: L
     logger,
     createClient: (src): WindowQueryClient & { close: () => Promise<void> } => {
       // Loaded when a source is first queried, not at activation (undici and zod schemas).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       clientModule ??= require('../query/client') as ClientModule;
       return new clientModule.HeliconeQueryClient({
         baseUrl: src.baseUrl,

@@ -282,8 +282,11 @@ type QueryApiModule = typeof QueryApiModuleNs;
 
 /** Required on first start: bundled, but evaluated only then (esbuild keeps require() lazy). */
 function loadProxyStack(): Pick<ServerModule, 'startProxy'> & Pick<CacheModule, 'ResponseCache'> & Pick<QueryApiModule, 'createQueryApi'> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const server = require('../proxy/server') as ServerModule;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cache = require('../proxy/cache') as CacheModule;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const api = require('../query/apiServer') as QueryApiModule;
   return { startProxy: server.startProxy, ResponseCache: cache.ResponseCache, createQueryApi: api.createQueryApi };
 }

@@ -494,6 +494,7 @@ describe('usage: packaging of the token counter', function () {
   const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', minify: true, logLevel: 'silent' } as const;
   const load = (file: string): typeof import('../../src/pricing/usage') => {
     delete require.cache[require.resolve(file)];
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as typeof import('../../src/pricing/usage');
   };
 
