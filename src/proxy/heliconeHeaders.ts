@@ -165,6 +165,9 @@ export function parseHeliconeHeaders(rawHeaders: readonly string[], newId: () =>
     }
     if (propertyCount >= MAX_PROPERTIES) { droppedProperties++; continue; }
     const key = name.slice(PROPERTY_PREFIX.length);
+    // Assigning "__proto__" would hit Object.prototype's setter and silently drop the value (and
+    // later layers copy properties with plain assignment too): refuse the name, and say so.
+    if (key === '__proto__') { warnings.push(`${name}: the property name "__proto__" is not supported; ignored`); continue; }
     properties[key] = clip(value, name, warnings);
     propertyCount++;
   }
