@@ -92,6 +92,11 @@ export function parseCacheTtlSeconds(cacheControl: string | undefined, warnings:
     warnings.push(`Cache-Control "${cacheControl.slice(0, 100)}" has no max-age or s-maxage; the default of 7 days is used`);
     return DEFAULT_CACHE_TTL_S;
   }
+  // Digits past the safe-integer range are still a whole number of seconds, just far over the cap.
+  if (/^\d{16,}$/.test(raw)) {
+    warnings.push(`Cache-Control max-age ${raw.slice(0, 100)} is over 365 days; 365 days is used`);
+    return MAX_CACHE_TTL_S;
+  }
   const parsed = z.coerce.number().int().min(0).safeParse(raw === '' ? 'x' : raw);
   if (!parsed.success) {
     warnings.push(`Cache-Control max-age "${raw.slice(0, 100)}" is not a whole number of seconds; the default of 7 days is used`);
