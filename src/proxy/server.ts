@@ -679,6 +679,11 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
+  // node keeps only about the first thousand header lines by default (maxHeadersCount 2000 counts
+  // names and values) and drops the rest without a word, so a request with many headers lost
+  // whatever came last (its Authorization, say) on the way upstream. maxHeaderSize (64 KB)
+  // already bounds them all; past it the client gets a 431.
+  server.maxHeadersCount = 0;
   server.on('connection', (s: Socket) => { s.on('error', noop); s.setNoDelay(true); });
 
   await new Promise<void>((resolve, reject) => {
