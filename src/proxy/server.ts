@@ -597,7 +597,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     try {
       const ok = await sh.store.complete(record);
       if (!ok) this.reportStoreFailure(new Error('the store could not write the record'));
-      else sh.storeFailureReported = false;
+      else {
+        sh.storeFailureReported = false;
+        // The store's acknowledgement (the record survives a kill of this process), at trace level:
+        // what the crash test (test/reliability/crash.test.ts) reads to know which records must survive.
+        sh.logger.trace(`proxy: recorded ${s.id}`);
+      }
     } catch (e) {
       this.reportStoreFailure(e);
     }
