@@ -175,7 +175,10 @@ class RecordQueue {
 
   private readonly turn = (): void => {
     this.scheduled = false;
-    const n = this.jobs.length > 64 ? 8 : this.jobs.length > 16 ? 2 : 1;
+    // Past 64 waiting, take enough to get back to 32: a fixed few per turn fell behind for good
+    // once the process was busy (200 streams: a backlog of 1,000+ finished exchanges after 3 s,
+    // growing without bound, each holding its captured bodies, all lost to a crash).
+    const n = this.jobs.length > 64 ? this.jobs.length - 32 : this.jobs.length > 16 ? 2 : 1;
     for (let i = 0; i < n && this.jobs.length > 0; i++) this.jobs.shift()!();
     if (this.jobs.length > 0) this.schedule();
     this.checkIdle();
