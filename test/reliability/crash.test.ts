@@ -3,7 +3,8 @@
 // ("proxy: recorded <id>"), logged only after the store resolved complete() with true, i.e. after
 // both of the record's lines were handed to the OS. After a restart on the same data dir:
 //   - every acknowledged record is there, with its own bodies (0 lost),
-//   - at most the requests in flight at the kill are missing,
+//   - at most the requests in flight at the kill are missing: those still being forwarded, and
+//     those answered but still being built or written (a window that must stay bounded),
 //   - the store opens (the dead process's writer lock is taken over) and the proxy serves.
 // Then the index file is cut at random byte offsets and the real CLI opens each copy, keeping
 // exactly the records whose index line is whole.
@@ -83,8 +84,15 @@ describe('reliability: SIGKILL while writing, and torn store files (real CLI pro
     };
     const workers = Array.from({ length: CONCURRENCY }, (_, w) => worker(w));
     const t0 = Date.now();
-    // Past the warm-up (first connections, first records), with the pipe full of writes.
-    while ((acked.size < 1500 || inFlight < CONCURRENCY * 0.75) && Date.now() - t0 < 60_000) await sleep(5);
+    // Long enough for a recording backlog that grows with time to show (a few seconds at full
+    // speed), and killed with the pipe full of writes. Answered-but-not-acknowledged is sampled
+    // meanwhile: the recording lag, which must stay bounded.
+    const lag: number[] = [];
+    let nextSample = Date.now();
+    while ((acked.size < 4000 || inFlight < CONCURRENCY * 0.75) && Date.now() - t0 < 90_000) {
+      if (Date.now() >= nextSample) { lag.push(answered.size - [...answered.keys()].filter((id) => acked.has(id)).length); nextSample += 250; }
+      await sleep(5);
+    }
     const inFlightAtKill = inFlight;
     const ackedAtKill = acked.size;
     process.kill(cli.pid, 'SIGKILL');
@@ -104,10 +112,14 @@ describe('reliability: SIGKILL while writing, and torn store files (real CLI pro
     const answeredMissing = [...answered.keys()].filter((id) => !stored.has(id));
     recordFigure('crash.sigkill', {
       concurrency: CONCURRENCY, inFlightAtKill, ackedAtKill, acked: acked.size, answered: answered.size, stored: rows.length,
-      ackedLost: lost.length, answeredNotStored: answeredMissing.length, seconds: (Date.now() - t0) / 1000,
+      ackedLost: lost.length, answeredNotStored: answeredMissing.length, recordingLagMax: Math.max(...lag), recordingLag: lag, seconds: (Date.now() - t0) / 1000,
     });
     assert.deepEqual(lost, [], `${lost.length} of ${acked.size} acknowledged records lost`);
-    assert.ok(answeredMissing.length <= CONCURRENCY, `${answeredMissing.length} answered requests missing: more than the ${CONCURRENCY} in flight`);
+    // Answered but not yet acknowledged: records still being built or written (as seen from here,
+    // so the delivery of the trace lines to this busy process is in it too). The window must not
+    // grow with run time: a backlog that grows passed 1,000 within 3 s here before it was bounded.
+    assert.ok(answeredMissing.length <= 2 * CONCURRENCY, `${answeredMissing.length} answered requests missing (recording lag samples: ${lag.join(' ')})`);
+    assert.ok(Math.max(...lag) <= 3 * CONCURRENCY, `the recording lag grew: ${lag.join(' ')}`);
     assert.ok(rows.length >= acked.size);
 
     // Bodies are the request's own (a torn write must not splice two records).
