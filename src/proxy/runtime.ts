@@ -34,6 +34,8 @@ export interface LensRuntimeOptions extends LensStoreOptions {
   /** Upstream names priced at 0 (local models). */
   freeProviders?: string[];
   timeouts?: ProxyTimeouts;
+  /** See ProxyOptions.logBacklogBytes (default 32 MB). */
+  logBacklogBytes?: number;
   /** The response cache (Helicone-Cache-Enabled); on by default, bounded to maxMb (default 256). */
   cache?: { enabled?: boolean; maxMb?: number };
   /** When set, the query API under /api requires `Authorization: Bearer <token>`. */
@@ -120,6 +122,7 @@ export async function startLensRuntime(opts: LensRuntimeOptions): Promise<LensRu
     const proxy = await startProxy({
       host: opts.host, port: opts.port, upstreams: opts.upstreams, heliconeUpstreams: opts.heliconeUpstreams,
       store, priceBook, logger: opts.logger, bodyCapBytes: opts.bodyCapBytes, timeouts: opts.timeouts, cache, apiHandler,
+      logBacklogBytes: opts.logBacklogBytes,
     });
     let closing: Promise<void> | null = null;
     return {

@@ -26,6 +26,7 @@ import type { CachedResponse, ResponseCache } from './cache';
 import { parseHeliconeHeaders } from './heliconeHeaders';
 import type { HeliconeSettings } from './heliconeHeaders';
 import { Capture, buildRecord, fallbackRecord } from './record';
+import { RecordQueue } from './recordQueue';
 import { buildUpstreamTable, providerBaseUrls, resolveRoute } from './routing';
 import type { Route, UpstreamTable } from './routing';
 
@@ -62,6 +63,14 @@ export interface ProxyOptions {
    * chunked bodies are streamed up chunk by chunk. Default 64 KB.
    */
   bufferRequestBytes?: number;
+  /**
+   * Bytes of finished exchanges waiting to be recorded (built and acknowledged by the store) past
+   * which new requests wait before going upstream. Default 32 MB. Logging never delays traffic
+   * below it; above it, traffic runs at the pace the disk can record instead of memory growing.
+   */
+  logBacklogBytes?: number;
+  /** Longest wait for the store to acknowledge one record before its bytes stop counting. Default 60 s. */
+  storeAckTimeoutMs?: number;
 }
 
 export interface ProxyServer {
@@ -83,6 +92,12 @@ const REQUEST_DROP = new Set([...HOP_BY_HOP, 'host', 'expect']);
 
 const noop = (): void => undefined;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); timer.unref(); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
 
 /** Node keeps the request's header lines in rawHeaders; this builds the store's header map with raw case. */
 function headerRecord(raw: readonly string[]): Record<string, string | string[]> {
@@ -133,62 +148,6 @@ function classify(err: unknown, headersReceived: boolean): { kind: ErrorKind; me
     default:
       if (!headersReceived && /ECONNREFUSED|ENOTFOUND/.test(msg)) return { kind: 'upstream_unreachable', message: msg };
       return { kind: 'upstream_reset', message: code ? `${code}: ${msg}` : msg };
-  }
-}
-
-/**
- * Record building runs one exchange per turn of the event loop, after I/O: a request that arrives
- * while records are waiting is forwarded first, so logging never sits in front of a byte. When
- * a backlog builds up (more finished exchanges than turns), a turn takes several, so the backlog
- * (and the memory its captures hold) stays bounded.
- */
-class RecordQueue {
-  private readonly jobs: Array<() => void> = [];
-  private scheduled = false;
-  private running = 0;
-  private idleWaiters: Array<() => void> = [];
-
-  get size(): number { return this.jobs.length + this.running; }
-
-  enqueue(job: () => Promise<void>): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.jobs.push(() => {
-        this.running++;
-        let p: Promise<void>;
-        try { p = job(); } catch { p = Promise.resolve(); }
-        void p.catch(noop).finally(() => { this.running--; resolve(); this.checkIdle(); });
-      });
-      this.schedule();
-    });
-  }
-
-  idle(): Promise<void> {
-    if (this.size === 0) return Promise.resolve();
-    return new Promise((r) => this.idleWaiters.push(r));
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.turn);
-  }
-
-  private readonly turn = (): void => {
-    this.scheduled = false;
-    // Past 64 waiting, take enough to get back to 32: a fixed few per turn fell behind for good
-    // once the process was busy (200 streams: a backlog of 1,000+ finished exchanges after 3 s,
-    // growing without bound, each holding its captured bodies, all lost to a crash).
-    const n = this.jobs.length > 64 ? this.jobs.length - 32 : this.jobs.length > 16 ? 2 : 1;
-    for (let i = 0; i < n && this.jobs.length > 0; i++) this.jobs.shift()!();
-    if (this.jobs.length > 0) this.schedule();
-    this.checkIdle();
-  };
-
-  private checkIdle(): void {
-    if (this.size !== 0) return;
-    const w = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const r of w) r();
   }
 }
 
@@ -290,6 +249,14 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.drainRequest();
       return;
     }
+    sh.records.admit(this.proceed);
+  }
+
+  /** Reads (or streams) the body and sends the request upstream; runs once logging has room. */
+  private readonly proceed = (): void => {
+    const { req, sh } = this;
+    const h = this.helicone;
+    if (this.clientGone || this.finished) return;
     if (h.cache && sh.cache && (h.cache.read || h.cache.save)) {
       this.response = new Capture(Math.max(sh.bodyCap, sh.cache.maxEntryBytes));
       this.readWholeBody((body) => { void this.cacheFlow(body); });
@@ -301,7 +268,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const len = cl === undefined ? NaN : Number(cl);
     if (te === undefined && len <= sh.bufferRequestBytes) { this.readWholeBody((body) => this.dispatch(body)); return; }
     this.dispatch(this.teeRequestBody());
-  }
+  };
 
   private readWholeBody(then: (body: Buffer) => void): void {
     const chunks: Buffer[] = [];
@@ -558,7 +525,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     this.sh.active.delete(this);
-    const p = this.sh.records.enqueue(() => this.record());
+    const p = this.sh.records.enqueue(() => this.record(), this.request.captured + this.response.captured);
     if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
   }
 
@@ -598,7 +565,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     // first, so the two halves of the work never sit back to back in front of a new request.
     await nextTurn();
     try {
-      const ok = await sh.store.complete(record);
+      const ok = await withTimeout(sh.store.complete(record), sh.opts.storeAckTimeoutMs ?? 60_000);
+      if (ok === 'timeout') {
+        sh.logger.warn(`store: no acknowledgement for record ${s.id} after ${(sh.opts.storeAckTimeoutMs ?? 60_000) / 1000} s; no longer waiting for it`);
+        return;
+      }
       if (!ok) this.reportStoreFailure(new Error('the store could not write the record'));
       else {
         sh.storeFailureReported = false;
@@ -648,7 +619,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     headersTimeout: t.headersMs ?? 600_000,
     bodyTimeout: t.bodyIdleMs ?? 300_000,
     connectTimeout: t.connectMs ?? 10_000,
-    pools: new Map(), active: new Set(), records: new RecordQueue(), storeFailureReported: false, closing: false,
+    pools: new Map(), active: new Set(), records: new RecordQueue(opts.logBacklogBytes ?? 32 * 1024 * 1024), storeFailureReported: false, closing: false,
   };
 
   let selfUrl = '';
