@@ -69,6 +69,8 @@ const TEXT_PATTERNS: Array<[RegExp, string]> = [
   [/\b((?:sk|pk|rk)-(?:ant-|proj-|svcacct-|helicone-|or-v1-|live-|test-)?)[A-Za-z0-9_\-]{10,}/g, `$1${REDACTED}`],
   // Google API keys.
   [/\bAIza[0-9A-Za-z_\-]{30,}/g, REDACTED],
+  // The password of URL userinfo ("https://user:pass@host", e.g. in a Helicone-Target-Url header).
+  [/\b([a-z][a-z0-9+.\-]*:\/\/[^\s\/?#@:]*:)(?!\[REDACTED\]@)[^\s\/?#@]+@/gi, `$1${REDACTED}@`],
   // Groq, xAI and GitHub tokens.
   [/\b(gsk_|xai-|ghp_|gho_|github_pat_)[A-Za-z0-9_\-]{16,}/g, `$1${REDACTED}`],
   // An auth scheme followed by a credential, anywhere in text ("Authorization: Bearer abc...").
