@@ -27,6 +27,9 @@ const chunk = (s: string | Buffer): Buffer => {
   return Buffer.concat([Buffer.from(b.length.toString(16) + '\r\n'), b, Buffer.from('\r\n')]);
 };
 
+/** Sent back by the 'set-cookie' behaviour: a secret the proxy must never store. */
+export const RESPONSE_COOKIE_SECRET = 'upstreamSessionCookieZq81LmVx0PdW3';
+
 /** The raw bytes (or actions) for each behaviour. */
 const BEHAVIOURS: Record<string, (sock: net.Socket) => void> = {
   '500-retry': (s) => { s.end(json('500 Internal Server Error', { error: { message: 'boom', type: 'server_error' } }, 'Retry-After: 7\r\n')); },
@@ -57,6 +60,7 @@ const BEHAVIOURS: Record<string, (sock: net.Socket) => void> = {
     // Announces more bytes than it sends, then closes: a truncated body the client must not take as whole.
     s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"choices":[');
   },
+  'set-cookie': (s) => { s.end(json('200 OK', { choices: [{ message: { role: 'assistant', content: 'cookie' } }] }, `Set-Cookie: sid=${RESPONSE_COOKIE_SECRET}; HttpOnly\r\nX-Session-Token: ${RESPONSE_COOKIE_SECRET}\r\n`)); },
   'huge-header': (s) => {
     // A response header over undici's default 16 KB limit (maxHeaderSize).
     s.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Big: ${'a'.repeat(80 * 1024)}\r\nContent-Length: 2\r\n\r\n{}`);
