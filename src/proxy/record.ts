@@ -31,6 +31,12 @@ export class Capture {
 
   get complete(): boolean { return this.captured === this.total; }
 
+  /** Drops the chunks once the record is built (the sizes stay). */
+  release(): void {
+    this.chunks.length = 0;
+    this.times.length = 0;
+  }
+
   /** Up to `max` bytes as one buffer. */
   bytes(max: number = Infinity): Buffer {
     const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.captured);

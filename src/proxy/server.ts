@@ -65,7 +65,8 @@ export interface ProxyOptions {
   bufferRequestBytes?: number;
   /**
    * Bytes of finished exchanges waiting to be recorded (built and acknowledged by the store) past
-   * which new requests wait before going upstream. Default 32 MB. Logging never delays traffic
+   * which new requests wait before going upstream. Default 16 MB (a waiting record holds about
+   * twice its bytes in strings until it is on disk). Logging never delays traffic
    * below it; above it, traffic runs at the pace the disk can record instead of memory growing.
    */
   logBacklogBytes?: number;
@@ -79,6 +80,8 @@ export interface ProxyServer {
   readonly url: string;
   /** Exchanges whose response is still being forwarded. */
   inFlight(): number;
+  /** Finished exchanges whose record is not yet acknowledged by the store, and the bytes they hold. */
+  recordBacklog(): { records: number; bytes: number };
   /** Stops accepting, lets in-flight exchanges finish for up to drainMs (default 5 s), aborts the rest, waits for their records. */
   close(opts?: { drainMs?: number }): Promise<void>;
 }
@@ -561,6 +564,10 @@ class Exchange implements Dispatcher.DispatchHandler {
         record.warnings.push(`cache save failed: ${errorMessage(e)}`);
       }
     }
+    // The record now holds what it needs; the raw chunks would otherwise live on until the store
+    // acknowledges (a megabyte per big request, times the backlog).
+    this.request.release();
+    this.response.release();
     // The store serialises the record synchronously inside complete(): give the sockets a turn
     // first, so the two halves of the work never sit back to back in front of a new request.
     await nextTurn();
@@ -619,7 +626,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     headersTimeout: t.headersMs ?? 600_000,
     bodyTimeout: t.bodyIdleMs ?? 300_000,
     connectTimeout: t.connectMs ?? 10_000,
-    pools: new Map(), active: new Set(), records: new RecordQueue(opts.logBacklogBytes ?? 32 * 1024 * 1024), storeFailureReported: false, closing: false,
+    pools: new Map(), active: new Set(), records: new RecordQueue(opts.logBacklogBytes ?? 16 * 1024 * 1024), storeFailureReported: false, closing: false,
   };
 
   let selfUrl = '';
@@ -686,6 +693,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   return {
     host, port, url: selfUrl,
     inFlight: () => sh.active.size,
+    recordBacklog: () => ({ records: sh.records.size, bytes: sh.records.backlogBytes }),
     close: (o = {}) => {
       closed ??= (async () => {
         sh.closing = true;

@@ -45,15 +45,41 @@ describe('proxy record queue', () => {
     assert.equal(q.backlogBytes, 0);
   });
 
-  it('starts every waiting job in one turn while over the budget', async () => {
-    const q = new RecordQueue(10);
+  it('starts every waiting job in one turn while over the budget, as long as the store has room', async () => {
+    const q = new RecordQueue(1000);
     const started: number[] = [];
-    const gates = Array.from({ length: 5 }, () => deferred());
-    gates.forEach((g, i) => { void q.enqueue(() => { started.push(i); return g.promise; }, 20); });
+    const gates = Array.from({ length: 12 }, () => deferred());
+    gates.forEach((g, i) => { void q.enqueue(() => { started.push(i); return g.promise; }, 100); });
     await turn();
-    assert.deepEqual(started, [0, 1, 2, 3, 4]);
+    assert.deepEqual(started, [0, 1, 2, 3, 4], '1,200 bytes wait: five start at once, filling the store share of 500');
     for (const g of gates) g.resolve();
     await q.idle();
+    assert.equal(started.length, 12);
+  });
+
+  it('builds records only as fast as the store absorbs them (half the budget in flight to it)', async () => {
+    const q = new RecordQueue(100);
+    const started: number[] = [];
+    const gates = Array.from({ length: 4 }, () => deferred());
+    gates.forEach((g, i) => { void q.enqueue(() => { started.push(i); return g.promise; }, 30); });
+    await turn(); await turn(); await turn();
+    assert.deepEqual(started, [0], '30 + 30 would pass the store share of 50');
+    gates[0].resolve();
+    await turn(); await turn();
+    assert.deepEqual(started, [0, 1]);
+    gates[1].resolve();
+    await turn(); await turn();
+    assert.deepEqual(started, [0, 1, 2]);
+    gates[2].resolve(); gates[3].resolve();
+    await q.idle();
+    assert.deepEqual(started, [0, 1, 2, 3]);
+  });
+
+  it('always lets one record through, however big', async () => {
+    const q = new RecordQueue(10);
+    let ran = false;
+    await q.enqueue(async () => { ran = true; }, 1000);
+    assert.ok(ran);
   });
 
   it('keeps going when a job throws or rejects', async () => {
