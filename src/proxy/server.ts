@@ -20,7 +20,7 @@ import type { RecordSink } from '../core/store';
 import type { ErrorKind, RecordSummary } from '../core/types';
 import type { PriceBook } from '../pricing/priceBook';
 import { DEFAULT_BODY_CAP_BYTES } from '../store/bodyCap';
-import { redactHeaders, redactUrl } from '../store/redact';
+import { isSecretHeader, redactHeaders, redactUrl } from '../store/redact';
 import { cacheKey } from './cache';
 import type { CachedResponse, ResponseCache } from './cache';
 import { parseHeliconeHeaders } from './heliconeHeaders';
@@ -535,10 +535,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   private async record(): Promise<void> {
     const sh = this.sh;
     const s = this.summary;
-    s.path = redactUrl(s.path);
-    s.targetUrl = redactUrl(s.targetUrl);
-    s.requestHeaders = redactHeaders(headerRecord(this.req.rawHeaders));
-    s.responseHeaders = redactHeaders(Object.fromEntries(groupPairs(this.responseHeaderPairs)));
+    // Credentials go before the record leaves the proxy; the store runs its full redaction pass
+    // (shapes of keys in any header, URL or message) on top when it writes.
+    if (mayHoldSecret(s.path)) s.path = redactUrl(s.path);
+    if (mayHoldSecret(s.targetUrl)) s.targetUrl = redactUrl(s.targetUrl);
+    s.requestHeaders = withoutSecrets(headerRecord(this.req.rawHeaders));
+    s.responseHeaders = withoutSecrets(Object.fromEntries(groupPairs(this.responseHeaderPairs)));
     if (this.cacheHit && s.cache) s.cache = { ...s.cache, hit: true };
     let record;
     try {
@@ -595,6 +597,23 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.summary.warnings.push('the proxy shut down before the response finished');
     this.res.destroy();
   }
+}
+
+/** Only a query string or userinfo can carry a key in a URL. */
+function mayHoldSecret(url: string): boolean {
+  return url.includes('?') || url.includes('@');
+}
+
+/**
+ * Header map with secret headers (store/redact's rule, by name) redacted by store/redact itself;
+ * the others copied as they are (repeated ones joined), which skips the text scan of every value.
+ */
+function withoutSecrets(headers: Record<string, string | string[]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(headers)) {
+    out[name] = isSecretHeader(name) ? redactHeaders({ [name]: v })[name] : Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
 }
 
 function groupPairs(pairs: Array<[string, string]>): Map<string, string | string[]> {
