@@ -16,9 +16,11 @@
 //   x-mock-reasoning-tokens   OpenAI completion_tokens_details.reasoning_tokens
 //   x-mock-no-usage           "true": report no usage at all (the proxy must estimate)
 //   x-mock-model              the model reported in the response (default: the request's model)
+//   x-mock-gzip               "true": JSON answers are gzip-compressed (Content-Encoding: gzip), as real APIs do
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 
 export interface ReceivedRequest {
   method: string;
@@ -96,6 +98,7 @@ interface Knobs {
   cacheWriteTokens: number;
   reasoningTokens: number;
   noUsage: boolean;
+  gzip: boolean;
   model: string | null;
 }
 
@@ -115,6 +118,7 @@ function knobs(req: http.IncomingMessage, raw: Buffer, opts: Required<MockUpstre
     cacheWriteTokens: intHeader(req, 'x-mock-cache-write-tokens', 0),
     reasoningTokens: intHeader(req, 'x-mock-reasoning-tokens', 0),
     noUsage: header(req, 'x-mock-no-usage') === 'true',
+    gzip: header(req, 'x-mock-gzip') === 'true',
     model: header(req, 'x-mock-model') ?? null,
   };
 }
@@ -169,6 +173,12 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
 
   function sendJson(res: http.ServerResponse, status: number, obj: unknown, k: Knobs | null, extra: http.OutgoingHttpHeaders = {}): Promise<void> {
     const body = JSON.stringify(obj);
+    if (k?.gzip && !k.fault) {
+      const z = gzipSync(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': z.length, ...extra });
+      res.end(z);
+      return Promise.resolve();
+    }
     if (k?.fault === 'truncated-json') {
       // Chunked (no content-length) so the cut is a clean end of body that only a JSON parser notices.
       res.writeHead(status, { 'content-type': 'application/json', ...extra });

@@ -140,6 +140,16 @@ describe('proxy', function () {
       assert.ok(r2.ttftMs !== null);
     });
 
+    it('passes a gzip-compressed answer through untouched and logs it decoded', async () => {
+      const { data, response } = await openai(h, { 'x-mock-gzip': 'true' }).chat.completions.create(chatBody).withResponse();
+      assert.equal(data.choices[0].message.content, 'The quick brown fox jumps');
+      const r = await h.record(response.headers.get('helicone-id')!);
+      assert.equal(r.responseHeaders['content-encoding'], 'gzip');
+      assert.equal(r.bodies.response.kind, 'json');
+      assert.equal(r.usage?.completionTokens, 5);
+      assert.ok(r.responseBytes < JSON.stringify(r.bodies.response.json).length, 'the byte count is what went over the wire');
+    });
+
     it('records embeddings and passes GET /models through', async () => {
       const client = openai(h, { 'x-mock-prompt-tokens': '11' });
       const { data, response } = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'] }).withResponse();
@@ -502,6 +512,29 @@ describe('proxy', function () {
       const b = await openai(h, cached).chat.completions.create(chatBody).withResponse();
       assert.equal(b.response.headers.get('helicone-cache'), 'HIT');
       assert.equal(h.mock.requests.length, 1);
+    });
+
+    it('keeps seeds apart and shares an entry across ignored body keys', async () => {
+      const seeded = (seed: string) => openai(h, { ...cached, 'Helicone-Cache-Seed': seed });
+      await seeded('user-1').chat.completions.create(chatBody);
+      const other = await seeded('user-2').chat.completions.create(chatBody).withResponse();
+      assert.equal(other.response.headers.get('helicone-cache'), 'MISS');
+      const same = await seeded('user-1').chat.completions.create(chatBody).withResponse();
+      assert.equal(same.response.headers.get('helicone-cache'), 'HIT');
+      const ignoring = openai(h, { ...cached, 'Helicone-Cache-Ignore-Keys': 'user' });
+      await ignoring.chat.completions.create({ ...chatBody, user: 'a' });
+      const b = await ignoring.chat.completions.create({ ...chatBody, user: 'b' }).withResponse();
+      assert.equal(b.response.headers.get('helicone-cache'), 'HIT');
+      assert.equal(h.mock.requests.length, 3);
+    });
+
+    it('reads only with Helicone-Cache-Read and saves only with Helicone-Cache-Save', async () => {
+      const readOnly = openai(h, { 'Helicone-Cache-Read': 'true' });
+      await readOnly.chat.completions.create(chatBody);
+      assert.equal((await readOnly.chat.completions.create(chatBody).withResponse()).response.headers.get('helicone-cache'), 'MISS');
+      await openai(h, { 'Helicone-Cache-Save': 'true' }).chat.completions.create(chatBody);
+      assert.equal((await readOnly.chat.completions.create(chatBody).withResponse()).response.headers.get('helicone-cache'), 'MISS', 'Save and Read send different helicone-cache headers, so different keys');
+      assert.equal(h.mock.requests.length, 4);
     });
 
     it('does not cache errors', async () => {
