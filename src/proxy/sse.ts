@@ -60,14 +60,20 @@ export class SseParser {
       start = 0;
     }
     const n = s.length;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c !== LF && c !== CR) continue;
-      this.line(s.slice(start, i), out);
-      if (c === CR) {
-        if (i + 1 < n) { if (s.charCodeAt(i + 1) === LF) i++; } else this.pendingCr = true;
+    // Line ends found with indexOf (native scans) rather than a loop over every character; the
+    // next CR is looked up again only once passed, so a stream without CRs pays for one search.
+    let nextLf = s.indexOf('\n', i);
+    let nextCr = s.indexOf('\r', i);
+    while (nextLf >= 0 || nextCr >= 0) {
+      const end = nextCr < 0 || (nextLf >= 0 && nextLf < nextCr) ? nextLf : nextCr;
+      this.line(s.slice(start, end), out);
+      i = end;
+      if (s.charCodeAt(end) === CR) {
+        if (end + 1 < n) { if (s.charCodeAt(end + 1) === LF) i++; } else this.pendingCr = true;
       }
       start = i + 1;
+      if (nextLf >= 0 && nextLf < start) nextLf = s.indexOf('\n', start);
+      if (nextCr >= 0 && nextCr < start) nextCr = s.indexOf('\r', start);
     }
     if (start < n) this.tail = s.slice(start);
     return out;
