@@ -27,7 +27,10 @@ for (const k of ['small:1', 'stream:1']) {
   check(`${k} added p50`, v.overhead.added_p50_ms, '<=', 0.5, 'ms', v.noise.other_cpu_pct_median);
   check(`${k} added p99`, v.overhead.added_p99_ms, '<=', 3, 'ms', v.noise.other_cpu_pct_median);
 }
-for (const k of ['stream:1', 'stream-paced:32', 'stream:32']) {
+// The first chunk at c=1 is the proxy's own cost; paced streams at c=32 show whether anything
+// buffers a stream (buffering would add the whole ~120 ms stream to the first chunk). stream:32's
+// first chunk is queueing behind a saturated CPU, which the throughput ratio already reports.
+for (const k of ['stream:1', 'stream-paced:32']) {
   const v = sc(k); if (!v) continue;
   check(`${k} first chunk (TTFB) added p50`, v.overhead.added_ttfb_p50_ms, '<=', 1, 'ms', v.noise.other_cpu_pct_median);
 }
