@@ -116,10 +116,11 @@ describe('reliability: SIGKILL while writing, and torn store files (real CLI pro
     });
     assert.deepEqual(lost, [], `${lost.length} of ${acked.size} acknowledged records lost`);
     // Answered but not yet acknowledged: records still being built or written (as seen from here,
-    // so the delivery of the trace lines to this busy process is in it too). The window must not
-    // grow with run time: a backlog that grows passed 1,000 within 3 s here before it was bounded.
-    assert.ok(answeredMissing.length <= 2 * CONCURRENCY, `${answeredMissing.length} answered requests missing (recording lag samples: ${lag.join(' ')})`);
-    assert.ok(Math.max(...lag) <= 3 * CONCURRENCY, `the recording lag grew: ${lag.join(' ')}`);
+    // so the delivery of the trace lines to this busy process is in it too). It moves with the
+    // machine's load (0 to ~600 here, on a shared 2-core box) but must not grow with run time: a
+    // backlog that grew reached 1,600 to 2,000 at this point before it was bounded.
+    assert.ok(answeredMissing.length <= 3 * CONCURRENCY, `${answeredMissing.length} answered requests missing (recording lag samples: ${lag.join(' ')})`);
+    assert.ok(Math.max(...lag) <= 5 * CONCURRENCY, `the recording lag grew: ${lag.join(' ')}`);
     assert.ok(rows.length >= acked.size);
 
     // Bodies are the request's own (a torn write must not splice two records).
@@ -149,7 +150,7 @@ describe('reliability: SIGKILL while writing, and torn store files (real CLI pro
     crashedDir = dataDir;
   });
 
-  it('opens an index cut at random byte offsets, keeping exactly the records whose line is whole', async () => {
+  it('opens an index cut at random byte offsets keeping exactly the whole records, and a bodies segment cut anywhere', async () => {
     let source = crashedDir;
     if (!source) {
       // The first test failed before leaving a data dir: make one with a short run.
@@ -193,5 +194,29 @@ describe('reliability: SIGKILL while writing, and torn store files (real CLI pro
       rmSync(dataDir, { recursive: true, force: true });
     }
     recordFigure('crash.tornIndex', { indexBytes: size, lines: lines.length, cuts: results, seed: seed0 });
+
+    // A bodies segment cut anywhere: every record is still listed, each one answers by id (its
+    // bodies, or marked lost), none makes the API fail.
+    const seg = path.join(source, 'records', 'bodies-000001.jsonl');
+    const segSize = statSync(seg).size;
+    const bodyCut = 1 + Math.floor(rnd() * (segSize - 1));
+    const dataDir = tmp('bodycut');
+    cpSync(path.join(source, 'records'), path.join(dataDir, 'records'), { recursive: true });
+    rmSync(path.join(dataDir, 'records', 'writer.lock'), { force: true });
+    truncateSync(path.join(dataDir, 'records', 'bodies-000001.jsonl'), bodyCut);
+    const all = new Set(lines.filter((l) => l.id !== null).map((l) => l.id!));
+    const cli = await startCli({ dataDir, upstreams: { openai: `${mock.url}/v1` } });
+    const got = new Set((await queryAllRows(cli.url)).map((r) => r.request_id));
+    assert.equal(got.size, all.size, `bodies cut at ${bodyCut} of ${segSize} (seed ${seed0}): records lost from the list`);
+    const ids = [...all];
+    let withBodies = 0;
+    for (const id of ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / 100)) === 0)) {
+      const res = await rawRequest(`${cli.url}/api/v1/request/${id}`);
+      assert.equal(res.status, 200, `record ${id} after the bodies cut: ${res.status} ${res.body.toString().slice(0, 200)}`);
+      if ((JSON.parse(res.body.toString()) as { data: { request_body?: unknown } }).data.request_body) withBodies++;
+    }
+    assert.ok(withBodies > 0 || bodyCut < 2000, 'no record kept its bodies');
+    await cli.kill('SIGTERM');
+    recordFigure('crash.tornBodies', { segmentBytes: segSize, cut: bodyCut, records: all.size, listed: got.size, sampledWithBodies: withBodies, seed: seed0 });
   });
 });
