@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { StreamEvent } from '../../src/core/types';
-import { extractUsage } from '../../src/pricing/usage';
+import { extractUsage, plainChatChunk, zodChatChunk } from '../../src/pricing/usage';
 import { SseParser } from '../../src/proxy/sse';
 
 /** Reply text pieces with the characters that break naive parsers: quotes, backslashes, newlines, "data:", multi-byte. */
@@ -150,5 +150,82 @@ describe('property: usage from streamed and non-streamed responses agrees', () =
       assert.ok((a.usage?.completionTokens ?? 0) > 0, `no tokens estimated for ${JSON.stringify(pieces.join(''))}`);
       assert.ok((a.usage?.promptTokens ?? 0) > 0);
     }), { numRuns: 150 });
+  });
+});
+
+describe('chat chunk fast path (plainChatChunk) agrees with the zod schema', () => {
+  const strish = fc.oneof(fc.string({ maxLength: 4 }), fc.constant(null), fc.constant(undefined), fc.integer(), fc.boolean());
+  const maybe = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined | null> => fc.oneof(a, fc.constant(undefined), fc.constant(null));
+  const deltaArb = fc.oneof(
+    fc.record({ role: strish, content: strish, refusal: strish, reasoning_content: strish, tool_calls: maybe(fc.constant([{ index: 0, id: 'c1', function: { name: 'f', arguments: '{' } }])) }, { requiredKeys: [] }),
+    fc.constant(null), fc.constant('x'), fc.constant([]),
+  );
+  const choiceArb = fc.oneof(
+    fc.record({ index: fc.oneof(fc.nat(3), fc.constant(-1), fc.constant(1.5), fc.constant('0')), text: strish, finish_reason: strish, delta: deltaArb }, { requiredKeys: [] }),
+    fc.constant(null), fc.constant(7),
+  );
+  const chunkArb = fc.oneof(
+    fc.record({
+      id: strish, model: strish, system_fingerprint: strish,
+      created: fc.oneof(fc.integer(), fc.constant(null), fc.constant('1'), fc.constant(Infinity)),
+      choices: fc.oneof(fc.array(choiceArb, { maxLength: 3 }), fc.constant(null), fc.constant('nope')),
+      usage: fc.oneof(fc.constant({ prompt_tokens: 3 }), fc.constant(null), fc.constant(5)),
+      extra: fc.anything(),
+    }, { requiredKeys: [] }),
+    fc.anything(),
+  );
+  /** The fields reassembleChat reads, with undefined and missing treated alike. */
+  function view(c: Record<string, unknown>): unknown {
+    const norm = (v: unknown): unknown => (v === undefined ? '<none>' : v);
+    const choices = Array.isArray(c.choices) ? (c.choices as Array<Record<string, unknown>>).map((ch) => {
+      const d = (ch.delta ?? null) as Record<string, unknown> | null;
+      return [ch.index, norm(ch.text), norm(ch.finish_reason),
+        d === null ? '<no delta>' : [norm(d.role), norm(d.content), norm(d.refusal), norm(d.reasoning_content), norm(d.tool_calls)]];
+    }) : norm(c.choices);
+    return [norm(c.id), norm(c.model), norm(c.created), norm(c.system_fingerprint), norm(c.usage), choices];
+  }
+
+  it('whenever the fast path takes a chunk, zod reads the same values from it', () => {
+    let taken = 0;
+    fc.assert(fc.property(chunkArb, (chunk) => {
+      const json: unknown = JSON.parse(JSON.stringify(chunk) ?? 'null');
+      const fast = plainChatChunk(json);
+      if (fast === null) return;
+      taken++;
+      const slow = zodChatChunk(json);
+      assert.ok(slow, 'zod refused a chunk the fast path took');
+      assert.deepEqual(view(fast as Record<string, unknown>), view(slow as Record<string, unknown>));
+    }), { numRuns: 3000 });
+    assert.ok(taken > 50, `the fast path took only ${taken} chunks`);
+  });
+
+  it('declines or agrees with zod when any one field of a real chunk has a wrong value', () => {
+    const base = (): Record<string, unknown> => ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', system_fingerprint: 'fp',
+      choices: [{ index: 0, text: 't', delta: { role: 'assistant', content: 'Hi', refusal: null, reasoning_content: 'r' }, finish_reason: null }], usage: null });
+    const bad: unknown[] = [5, true, {}, [], '0', -1, 1.5, null, 1e400, [{ index: 0, id: 'x', function: { name: 'f', arguments: '' } }]];
+    const setters: Array<(c: Record<string, unknown>, v: unknown) => void> = [
+      ...['id', 'created', 'model', 'system_fingerprint', 'choices', 'usage'].map((k) => (c: Record<string, unknown>, v: unknown) => { c[k] = v; }),
+      ...['index', 'text', 'delta', 'finish_reason'].map((k) => (c: Record<string, unknown>, v: unknown) => { (c.choices as Array<Record<string, unknown>>)[0][k] = v; }),
+      ...['role', 'content', 'refusal', 'reasoning_content', 'tool_calls'].map((k) => (c: Record<string, unknown>, v: unknown) => {
+        ((c.choices as Array<Record<string, unknown>>)[0].delta as Record<string, unknown>)[k] = v;
+      }),
+    ];
+    let declined = 0;
+    for (const set of setters) {
+      for (const v of bad) {
+        const chunk = base();
+        set(chunk, v);
+        const fast = plainChatChunk(chunk);
+        if (fast === null) { declined++; continue; }
+        assert.deepEqual(view(fast as Record<string, unknown>), view(zodChatChunk(chunk) as Record<string, unknown>), JSON.stringify(chunk));
+      }
+    }
+    assert.ok(declined > 0);
+  });
+
+  it('takes a chunk as OpenAI streams it', () => {
+    const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', system_fingerprint: null,
+      choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, logprobs: null, finish_reason: null }], usage: null };
+    assert.equal(plainChatChunk(chunk), chunk);
   });
 });
