@@ -100,6 +100,7 @@ export class PriceBook {
   private readonly matches = new Map<string, Match | null>();
   private known: string[] | null = null;
   private readonly listCache = new Map<string, { hour: number; price: PriceInfo | null }>();
+  private readonly flat = new Map<string, PriceCalculation | null>();
 
   constructor(opts: PriceBookOptions = {}) {
     const compiled: CompiledOverride[] = [];
@@ -138,6 +139,12 @@ export class PriceBook {
     if (!q.usage) {
       const calc = this.calc(m, ZERO_USAGE, when);
       return { costUsd: null, cost: null, price: calc ? tablePrice(calc, 0) : null, warning: null };
+    }
+    const flat = this.flatPrice(m);
+    if (flat && consistent(q.usage)) {
+      const price = priceInfo(flat.model_price, flat.provider.id, flat.model.id, q.usage.promptTokens);
+      const cost = breakdown(flat.model_price, q.usage, round(flatTotal(flat.model_price, q.usage)));
+      return { costUsd: cost.totalUsd, cost, price, warning: null };
     }
     let calc: PriceCalculation | null;
     try {
@@ -278,6 +285,24 @@ export class PriceBook {
     return price;
   }
 
+  /**
+   * The table entry of a matched model whose price never changes with time or volume and has only
+   * the four token rates (most chat models), memoised: genai-prices' calcPrice resolves the model
+   * again on every call, which was ~5 % of the proxy's CPU. Anything else still goes through calcPrice.
+   */
+  private flatPrice(m: Match): PriceCalculation | null {
+    const key = `${m.providerId ?? ''}\u0000${m.modelId}`;
+    const hit = this.flat.get(key);
+    if (hit !== undefined) return hit;
+    let found: PriceCalculation | null = null;
+    try {
+      const calc = this.calc(m, ZERO_USAGE);
+      if (calc && !Array.isArray(calc.model.prices) && isFlat(calc.model_price)) found = calc;
+    } catch { /* priced the slow way */ }
+    this.flat.set(key, found);
+    return found;
+  }
+
   private calc(m: Match, usage: Record<string, number>, when?: Date): PriceCalculation | null {
     const opts: { providerId?: string; timestamp?: Date } = {};
     if (m.providerId) opts.providerId = m.providerId;
@@ -287,6 +312,34 @@ export class PriceBook {
 }
 
 const ZERO_USAGE: Record<string, number> = { input_tokens: 0, output_tokens: 0 };
+
+const FLAT_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok']);
+
+/** Only plain per-1M token rates (no tiers, no per-request, audio or reasoning rates). */
+function isFlat(mp: ModelPrice): boolean {
+  for (const [k, v] of Object.entries(mp)) {
+    if (v === undefined) continue;
+    if (!FLAT_KEYS.has(k) || typeof v !== 'number') return false;
+  }
+  return true;
+}
+
+/** Counts genai-prices accepts as they are (it refuses e.g. cached > prompt; those take its path for its message). */
+function consistent(u: Usage): boolean {
+  const whole = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+  return whole(u.promptTokens) && whole(u.completionTokens) && whole(u.cacheReadTokens) && whole(u.cacheWriteTokens)
+    && whole(u.reasoningTokens) && u.cacheReadTokens + u.cacheWriteTokens <= u.promptTokens && u.reasoningTokens <= u.completionTokens;
+}
+
+/** calcPrice's total for a flat price: cache rates a model lacks bill as plain input. */
+function flatTotal(mp: ModelPrice, u: Usage): number {
+  const input = (mp.input_mtok as number | undefined) ?? 0;
+  const read = (mp.cache_read_mtok as number | undefined) ?? input;
+  const write = (mp.cache_write_mtok as number | undefined) ?? input;
+  const output = (mp.output_mtok as number | undefined) ?? 0;
+  const uncached = u.promptTokens - u.cacheReadTokens - u.cacheWriteTokens;
+  return (uncached * input + u.cacheReadTokens * read + u.cacheWriteTokens * write) / 1e6 + (u.completionTokens * output) / 1e6;
+}
 
 function toGenaiUsage(u: Usage): Record<string, number> {
   // genai-prices' input_tokens is all input (cache reads and writes are partitions of it), like ours.

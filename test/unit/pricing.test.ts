@@ -267,3 +267,50 @@ describe('costFor and cheaper alternatives', () => {
     assert.ok(withOverride.knownModels().includes('acme-chat'));
   });
 });
+
+describe('PriceBook: memoised flat prices give exactly what genai-prices computes', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const genai = require('@pydantic/genai-prices') as typeof import('@pydantic/genai-prices');
+  const usages: Usage[] = [];
+  const counts = [0, 1, 7, 999, 12_345, 200_000, 1_000_003];
+  for (const prompt of counts) {
+    for (const completion of [0, 3, 4_567]) {
+      const read = Math.floor(prompt / 3);
+      const write = prompt > 10 ? Math.floor(prompt / 7) : 0;
+      usages.push({ promptTokens: prompt, completionTokens: completion, cacheReadTokens: read, cacheWriteTokens: write,
+        reasoningTokens: Math.floor(completion / 2), totalTokens: prompt + completion, estimated: false });
+    }
+  }
+  // Inconsistent counts must still get genai-prices' own answer (its refusal, as a warning).
+  usages.push({ promptTokens: 5, completionTokens: 1, cacheReadTokens: 9, cacheWriteTokens: 0, reasoningTokens: 0, totalTokens: 6, estimated: false });
+
+  it('every model of the main providers, for many token counts, twice (cold and memoised)', () => {
+    const book = new PriceBook();
+    let checked = 0;
+    for (const pid of ['openai', 'anthropic', 'google', 'mistral', 'deepseek', 'x-ai', 'groq']) {
+      const provider = genai.findProvider({ providerId: pid });
+      assert.ok(provider, pid);
+      for (const model of provider.models.slice(0, 60)) {
+        for (let round = 0; round < 2; round++) {
+          for (const u of usages) {
+            const got = book.price({ provider: pid, model: model.id, usage: u });
+            const g: Record<string, number> = { input_tokens: u.promptTokens, output_tokens: u.completionTokens };
+            if (u.cacheReadTokens > 0) g.cache_read_tokens = u.cacheReadTokens;
+            if (u.cacheWriteTokens > 0) g.cache_write_tokens = u.cacheWriteTokens;
+            if (u.reasoningTokens > 0) g.output_reasoning_tokens = u.reasoningTokens;
+            let want: number | null;
+            try {
+              const c = genai.calcPrice(g, model.id, { providerId: pid });
+              want = c ? Math.round(c.total_price * 1e12) / 1e12 : null;
+            } catch {
+              want = null;
+            }
+            assert.equal(got.costUsd, want, `${pid}/${model.id} ${JSON.stringify(u)}`);
+            checked++;
+          }
+        }
+      }
+    }
+    assert.ok(checked > 1000, `checked ${checked}`);
+  });
+});
