@@ -226,7 +226,8 @@ describe('reliability: security (real CLI process)', function () {
     }
     const health = JSON.parse((await rawRequest(`${cli.url}/api/health`)).body.toString()) as { data: { requests: number } };
     assert.equal(health.data.requests, 0, 'a refused custom log wrote nothing');
-    for (const headers of [{ Host: `localhost:${port}` }, { Host: `[::1]:${port}` }, { Origin: 'http://localhost:5173' }, { Origin: `http://127.0.0.1:${port}` }]) {
+    const allowed: Array<Record<string, string>> = [{ Host: `localhost:${port}` }, { Host: `[::1]:${port}` }, { Origin: 'http://localhost:5173' }, { Origin: `http://127.0.0.1:${port}` }];
+    for (const headers of allowed) {
       const res = await rawRequest(`${cli.url}/api/v1/request/query`, { headers, body: '{"filter":"all"}' });
       assert.equal(res.status, 200, JSON.stringify(headers));
     }
