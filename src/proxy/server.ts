@@ -574,7 +574,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     // first, so the two halves of the work never sit back to back in front of a new request.
     await nextTurn();
     try {
-      const ok = await withTimeout(sh.store.complete(record), sh.opts.storeAckTimeoutMs ?? 60_000);
+      const acked = sh.store.complete(record);
+      // The store has serialised the record: drop our reference, or its body strings (a megabyte
+      // each for big requests) stay reachable from this frame until the disk write returns, long
+      // enough to be promoted to V8's old space and linger there until a full GC.
+      record = undefined;
+      const ok = await withTimeout(acked, sh.opts.storeAckTimeoutMs ?? 60_000);
       if (ok === 'timeout') {
         sh.logger.warn(`store: no acknowledgement for record ${s.id} after ${(sh.opts.storeAckTimeoutMs ?? 60_000) / 1000} s; no longer waiting for it`);
         return;

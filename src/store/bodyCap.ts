@@ -8,6 +8,8 @@ export const DEFAULT_BODY_CAP_BYTES = 2 * 1024 * 1024;
 /** Cuts a UTF-8 string to at most maxBytes bytes without splitting a character. */
 export function truncateUtf8(s: string, maxBytes: number): string {
   if (s.length <= maxBytes / 3) return s; // fast path: even all 3-byte characters would fit
+  // Measure without encoding: a copy of every megabyte body just to learn that it fits is waste.
+  if (s.length <= maxBytes && Buffer.byteLength(s, 'utf8') <= maxBytes) return s;
   const buf = Buffer.from(s, 'utf8');
   if (buf.length <= maxBytes) return s;
   let end = maxBytes;
