@@ -1,6 +1,7 @@
 // `llm-lens proxy`: the command-line entry (what `npm start` runs). Flags win over environment
 // variables, which win over defaults. Any start-up failure is one clear line on stderr and exit
 // code 1; SIGINT/SIGTERM drain in-flight requests and flush the store before exiting.
+import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,8 @@ Options (each also read from the environment variable shown):
       --data-dir DIR      where records and the cache are kept      [LLM_LENS_DATA_DIR, default ~/.llm-lens]
       --upstream NAME=URL add or override a provider (repeatable)   [LLM_LENS_UPSTREAMS="a=url,b=url"]
                           e.g. --upstream ollama=http://127.0.0.1:11434/v1
+      --api-token TOKEN   require "Authorization: Bearer TOKEN" on /api  [LLM_LENS_API_TOKEN; a random one is
+                          made and printed when --host is not a loopback address]
       --log-level LEVEL   trace, debug, info, warn or error         [LLM_LENS_LOG_LEVEL, default info]
   -h, --help              show this help
 
@@ -34,6 +37,8 @@ export interface ProxyCommand {
   dataDir: string;
   upstreams: Record<string, string>;
   logLevel: LogLevel;
+  /** Bearer token for /api; undefined = none (loopback only). */
+  apiToken: string | undefined;
 }
 
 export type CliCommand = ProxyCommand | { kind: 'help' };
@@ -59,6 +64,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         'data-dir': { type: 'string' },
         upstream: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
+        'api-token': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -94,7 +100,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   const level = levelSchema.safeParse(rawLevel);
   if (!level.success) throw new LensError('BAD_CONFIG', `--log-level "${rawLevel}" must be one of trace, debug, info, warn, error`);
 
-  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data };
+  const apiToken = (values['api-token'] ?? fromEnv('LLM_LENS_API_TOKEN'))?.trim();
+  if (apiToken !== undefined && (apiToken.length < 8 || /[\s]/.test(apiToken))) {
+    throw new LensError('BAD_CONFIG', '--api-token must be at least 8 characters with no spaces');
+  }
+
+  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data, apiToken };
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -127,9 +138,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   if (cmd.kind === 'help') { io.stdout(USAGE); return 0; }
 
   const logger = createConsoleLogger(cmd.logLevel, io.stderr);
+  // Bound beyond loopback, anyone who can reach the port could send "Host: 127.0.0.1" and read every
+  // logged prompt: the query API then always needs a token (made here unless the user chose one).
+  const apiToken = cmd.apiToken ?? (isLoopbackHost(cmd.host) ? undefined : randomBytes(24).toString('base64url'));
   let runtime: LensRuntime;
   try {
-    runtime = await startLensRuntime({ dataDir: cmd.dataDir, host: cmd.host, port: cmd.port, upstreams: cmd.upstreams, logger });
+    runtime = await startLensRuntime({ dataDir: cmd.dataDir, host: cmd.host, port: cmd.port, upstreams: cmd.upstreams, logger, apiToken });
   } catch (e) {
     const msg = e instanceof LensError ? e.message : `could not start: ${errorMessage(e)}`;
     io.stderr(`llm-lens: ${msg}`);
@@ -143,7 +157,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   }
   io.stdout(`Data dir: ${cmd.dataDir}  (query API: ${proxy.url}/api)`);
   if (!isLoopbackHost(cmd.host)) {
-    io.stderr(`llm-lens: warning: listening on ${cmd.host}, not loopback: anyone who can reach this address can use your API keys through it and read your logs`);
+    io.stderr(`llm-lens: warning: listening on ${cmd.host}, not loopback: anyone who can reach this address can send requests through it`);
+  }
+  if (apiToken !== undefined && cmd.apiToken === undefined) {
+    // Made for this run: the user needs it to read /api (e.g. as a remote source in VS Code).
+    io.stdout(`Query API token: ${apiToken}  (send "Authorization: Bearer <token>"; set --api-token to choose one)`);
   }
 
   return new Promise<number>((resolve) => {

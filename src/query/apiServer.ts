@@ -441,9 +441,13 @@ export function createQueryApi(deps: QueryApiDeps): QueryApiHandler {
   return async (req, res) => {
     try {
       // Both checks come first: a refused request must not learn or change anything.
-      if (!isLocalHostHeader(req.headers.host, req.socket.localPort)) {
+      // A non-local Host is refused (DNS rebinding) unless the request carries the configured token:
+      // a rebinding page cannot know it, and a teammate's LLM Lens reading this one as a remote
+      // source (a staging box bound with --host) must be able to address it by its own name.
+      if (!isLocalHostHeader(req.headers.host, req.socket.localPort)
+          && !(deps.token !== undefined && tokenMatches(req.headers.authorization, deps.token))) {
         deps.logger.warn(`query API: refused a request with Host ${JSON.stringify(redactText(String(req.headers.host ?? '')).slice(0, 100))}`);
-        throw new HttpError(403, 'forbidden: the query API only answers requests addressed to 127.0.0.1, localhost or [::1] on its own port');
+        throw new HttpError(403, 'forbidden: the query API only answers requests addressed to 127.0.0.1, localhost or [::1] on its own port, or that carry its token');
       }
       const origin = req.headers.origin;
       if (origin !== undefined && !isLocalOrigin(origin)) {

@@ -193,8 +193,17 @@ describe('reliability: security (real CLI process)', function () {
     const c = await startCli({ dataDir: tmp('host-any'), host: '0.0.0.0', upstreams: { openai: `${mock.url}/v1` } });
     try {
       await sleep(200);
-      assert.match(c.stderr(), /warning: listening on 0\.0\.0\.0, not loopback: anyone who can reach this address can use your API keys through it and read your logs/);
+      assert.match(c.stderr(), /warning: listening on 0\.0\.0\.0, not loopback: anyone who can reach this address can send requests through it/);
       assert.deepEqual(listenAddresses(Number(new URL(c.url).port)), ['00000000']);
+      // Beyond loopback a forged "Host: 127.0.0.1" would pass the Host check, so /api needs a token,
+      // made for the run and printed once (the logs stay unreadable without it).
+      const token = /Query API token: (\S+)/.exec(c.stdout())?.[1];
+      assert.ok(token && token.length >= 24, `a printed token in: ${c.stdout()}`);
+      const query = { method: 'POST', body: JSON.stringify({ filter: 'all' }), headers: { 'content-type': 'application/json' } };
+      const without = (await rawRequest(`${c.url}/api/v1/request/query`, query)).status;
+      assert.ok(without === 401 || without === 403, `refused without the token: ${without}`);
+      const ok = await rawRequest(`${c.url}/api/v1/request/query`, { ...query, headers: { ...query.headers, authorization: `Bearer ${token}` } });
+      assert.equal(ok.status, 200);
     } finally {
       await c.kill('SIGTERM');
     }

@@ -147,15 +147,24 @@ describe('cli', function () {
   describe('argument parsing', () => {
     it('takes flags over env over defaults', () => {
       const c = parseCli(['proxy', '--port', '9000', '--upstream', 'a=http://flag'], { LLM_LENS_PORT: '1', LLM_LENS_HOST: '127.0.0.2', LLM_LENS_UPSTREAMS: 'a=http://env,b=http://env' });
-      assert.deepEqual(c, { kind: 'proxy', port: 9000, host: '127.0.0.2', dataDir: c.kind === 'proxy' ? c.dataDir : '', upstreams: { a: 'http://flag', b: 'http://env' }, logLevel: 'info' });
+      assert.deepEqual(c, { kind: 'proxy', port: 9000, host: '127.0.0.2', dataDir: c.kind === 'proxy' ? c.dataDir : '', upstreams: { a: 'http://flag', b: 'http://env' }, logLevel: 'info', apiToken: undefined });
       const d = parseCli(['proxy'], {});
       assert.ok(d.kind === 'proxy' && d.port === 8787 && d.host === '127.0.0.1' && d.dataDir.endsWith('.llm-lens'));
       const e = parseCli(['proxy', '--data-dir', '~/x'], {});
       assert.ok(e.kind === 'proxy' && !e.dataDir.includes('~'));
     });
 
+    it('reads the query API token from --api-token or LLM_LENS_API_TOKEN', () => {
+      const a = parseCli(['proxy', '--api-token', 'flag-token-123'], { LLM_LENS_API_TOKEN: 'env-token-456' });
+      assert.ok(a.kind === 'proxy' && a.apiToken === 'flag-token-123');
+      const b = parseCli(['proxy'], { LLM_LENS_API_TOKEN: 'env-token-456' });
+      assert.ok(b.kind === 'proxy' && b.apiToken === 'env-token-456');
+      const c = parseCli(['proxy'], {});
+      assert.ok(c.kind === 'proxy' && c.apiToken === undefined);
+    });
+
     it('rejects bad values with BAD_CONFIG', () => {
-      for (const args of [['proxy', '--port', '-1'], ['proxy', '--port', '70000'], ['proxy', '--port', '1.5'], ['proxy', '--log-level', 'loud'], ['proxy', 'extra'], ['proxy', '--host', '']]) {
+      for (const args of [['proxy', '--port', '-1'], ['proxy', '--port', '70000'], ['proxy', '--port', '1.5'], ['proxy', '--log-level', 'loud'], ['proxy', 'extra'], ['proxy', '--host', ''], ['proxy', '--api-token', 'short'], ['proxy', '--api-token', 'has a space in it']]) {
         assert.throws(() => parseCli(args, {}), /./, args.join(' '));
       }
     });

@@ -435,6 +435,19 @@ describe('query API (local, over HTTP, real store)', function () {
       assert.equal((await call('GET', '/api/health')).status, 200);
     });
 
+    it('answers a non-local Host only with the token (a remote LLM Lens source), never without it', async () => {
+      await serve({ token: 'local-secret-token' });
+      const host = `staging-box.internal:${port}`;
+      assert.equal((await call('POST', '/api/v1/request/query', { filter: 'all' }, { host })).status, 403);
+      assert.equal((await call('POST', '/api/v1/request/query', { filter: 'all' }, { host, authorization: 'Bearer wrong-token-here' })).status, 403);
+      const right = await call('POST', '/api/v1/request/query', { filter: 'all' }, { host, authorization: 'Bearer local-secret-token' });
+      assert.equal(right.status, 200);
+      assert.ok(Array.isArray(right.body.data));
+      // The token opens the Host check only: a browser page from elsewhere is still refused.
+      const drive = await call('POST', '/api/v1/request/query', { filter: 'all' }, { host, authorization: 'Bearer local-secret-token', origin: 'http://evil.example' });
+      assert.equal(drive.status, 403);
+    });
+
     it('413 for a body over the limit', async () => {
       await serve({ maxBodyBytes: 1000 });
       const a = await call('POST', '/api/custom/v1/log', { providerRequest: { json: { x: 'y'.repeat(2000) } }, providerResponse: { status: 200 } });
