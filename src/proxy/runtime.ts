@@ -34,7 +34,7 @@ export interface LensRuntimeOptions extends LensStoreOptions {
   /** Upstream names priced at 0 (local models). */
   freeProviders?: string[];
   timeouts?: ProxyTimeouts;
-  /** See ProxyOptions.logBacklogBytes (default 16 MB). */
+  /** See ProxyOptions.logBacklogBytes (default 8 MB). */
   logBacklogBytes?: number;
   /** The response cache (Helicone-Cache-Enabled); on by default, bounded to maxMb (default 256). */
   cache?: { enabled?: boolean; maxMb?: number };
