@@ -13,11 +13,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import * as vscode from 'vscode';
 import type { LensTestApi } from '../../../src/host/testApi';
-import { startMockUpstream } from '../../support/mockUpstream';
 import type { MockUpstream } from '../../support/mockUpstream';
 import { hasUiControl, hoverText, pressKey, screenshot, uiText, uiTextGone, uiTextNow, waitFor } from '../support/ui';
+import { activateWithMockUpstream, EXTENSION_ID } from '../support/lens';
 
-const EXTENSION_ID = 'llm-lens.llm-lens';
 const shot = (name: string): Promise<string | null> => screenshot(`extension-${name}`);
 
 function portAccepts(port: number): Promise<boolean> {
@@ -43,13 +42,7 @@ describe('extension: proxy, Sessions tree, hovers and commands in a real VS Code
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lens-e2e-ext-'));
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<LensTestApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed`);
-    api = await ext.activate();
-    await api.storeReady;
-    mock = await startMockUpstream();
-    await config().update('upstreams', { openai: mock.url, anthropic: mock.url }, vscode.ConfigurationTarget.Global);
-    await config().update('port', 0, vscode.ConfigurationTarget.Global);
+    ({ api, mock } = await activateWithMockUpstream());
   });
 
   after(async function () {

@@ -12,11 +12,10 @@ import * as vscode from 'vscode';
 import OpenAI from 'openai';
 import type { LensTestApi } from '../../../src/host/testApi';
 import type { RecordSummary } from '../../../src/core/types';
-import { startMockUpstream } from '../../support/mockUpstream';
 import type { MockUpstream } from '../../support/mockUpstream';
 import { click, evaluateInFrames, hasUiControl, screenshot, uiText, waitFor } from '../support/ui';
+import { activateWithMockUpstream, startLensProxy } from '../support/lens';
 
-const EXTENSION_ID = 'llm-lens.llm-lens';
 const X = (n: number): string => `<script>window.__pwned=${n}</script><img src=x onerror="window.__pwned=${n + 1}"><a href="javascript:window.__pwned=${n + 2}">x</a></textarea><svg onload="window.__pwned=${n + 3}">`;
 const HOSTILE_MODEL = `gpt-4o-mini<img src=x onerror="window.__pwned=20">`;
 const HOSTILE_PROP_NAME = `Feature<img src=x onerror="window.__pwned=30">`;
@@ -78,16 +77,8 @@ describe('security: hostile content in every panel, CSP in every panel (real VS 
   }
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<LensTestApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed`);
-    api = await ext.activate();
-    await api.storeReady;
-    mock = await startMockUpstream();
-    await config().update('upstreams', { openai: mock.url, anthropic: mock.url }, vscode.ConfigurationTarget.Global);
-    await config().update('port', 0, vscode.ConfigurationTarget.Global);
-    await vscode.commands.executeCommand('llmLens.startProxy');
-    await waitFor(() => api.services.proxy.state === 'running', 15_000, 'the proxy to run');
-    proxyUrl = api.services.proxy.url!;
+    ({ api, mock } = await activateWithMockUpstream());
+    proxyUrl = await startLensProxy(api);
     client = new OpenAI({ baseURL: api.services.proxy.providerBaseUrl('openai')!, apiKey: 'sk-e2e-security-0000', maxRetries: 0, timeout: 20_000 });
   });
 

@@ -8,11 +8,10 @@ import * as vscode from 'vscode';
 import OpenAI from 'openai';
 import type { LensTestApi } from '../../../src/host/testApi';
 import type { RecordSummary } from '../../../src/core/types';
-import { startMockUpstream } from '../../support/mockUpstream';
 import type { MockUpstream } from '../../support/mockUpstream';
 import { click, evaluateInFrames, hasUiControl, screenshot, uiText, uiTextNow, waitFor } from '../support/ui';
+import { activateWithMockUpstream, startLensProxy } from '../support/lens';
 
-const EXTENSION_ID = 'llm-lens.llm-lens';
 /** One line (it travels in the x-mock-reply header), every classic way for text to become code. */
 const HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"><a href="javascript:window.__pwned=3">click me</a></textarea><script>window.__pwned=4</script><svg onload="window.__pwned=5">';
 const HOSTILE_NAME = 'Trip <img src=x onerror="window.__pwned=6">';
@@ -60,15 +59,8 @@ describe('webview: request and session panels in a real VS Code', function () {
   }
 
   before(async function () {
-    const ext = vscode.extensions.getExtension<LensTestApi>(EXTENSION_ID);
-    assert.ok(ext, `extension ${EXTENSION_ID} is not installed`);
-    api = await ext.activate();
-    await api.storeReady;
-    mock = await startMockUpstream();
-    await config().update('upstreams', { openai: mock.url, anthropic: mock.url }, vscode.ConfigurationTarget.Global);
-    await config().update('port', 0, vscode.ConfigurationTarget.Global);
-    await vscode.commands.executeCommand('llmLens.startProxy');
-    await waitFor(() => api.services.proxy.state === 'running', 15_000, 'the proxy to run');
+    ({ api, mock } = await activateWithMockUpstream());
+    await startLensProxy(api);
     const baseURL = api.services.proxy.providerBaseUrl('openai');
     assert.ok(baseURL);
     client = new OpenAI({ baseURL, apiKey: 'sk-e2e-webview-original-key-0000', maxRetries: 0, timeout: 20_000 });
