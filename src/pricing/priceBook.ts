@@ -286,8 +286,8 @@ export class PriceBook {
   }
 
   /**
-   * The table entry of a matched model whose price never changes with time or volume and has only
-   * the four token rates (most chat models), memoised: genai-prices' calcPrice resolves the model
+   * The table entry of a matched model whose price never changes with time and has only the four
+   * token rates, plain or tiered (most chat models), memoised: genai-prices' calcPrice resolves the model
    * again on every call, which was ~5 % of the proxy's CPU. Anything else still goes through calcPrice.
    */
   private flatPrice(m: Match): PriceCalculation | null {
@@ -314,12 +314,16 @@ export class PriceBook {
 const ZERO_USAGE: Record<string, number> = { input_tokens: 0, output_tokens: 0 };
 
 const FLAT_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok']);
+/** Rates for usage we never pass to genai-prices (audio, images, searches...): they price at 0 here. */
+const UNUSED_KEYS = new Set(['web_searches_kcount', 'storage_searches_kcount', 'input_audio_mtok', 'cache_audio_read_mtok', 'output_audio_mtok',
+  'input_image_mtok', 'cache_image_read_mtok', 'output_image_mtok', 'cache_write_1h_mtok', 'input_video_mtok', 'output_video_mtok']);
 
-/** Only plain per-1M token rates (no tiers, no per-request, audio or reasoning rates). */
+/** Only per-1M token rates (plain or tiered by input size) for the counts we have, plus rates for usage we never pass. */
 function isFlat(mp: ModelPrice): boolean {
   for (const [k, v] of Object.entries(mp)) {
-    if (v === undefined) continue;
-    if (!FLAT_KEYS.has(k) || typeof v !== 'number') return false;
+    if (v === undefined || UNUSED_KEYS.has(k)) continue;
+    if (!FLAT_KEYS.has(k)) return false;
+    if (typeof v !== 'number' && !(typeof v === 'object' && v !== null && typeof (v as { base?: unknown }).base === 'number' && Array.isArray((v as { tiers?: unknown }).tiers))) return false;
   }
   return true;
 }
@@ -331,12 +335,12 @@ function consistent(u: Usage): boolean {
     && whole(u.reasoningTokens) && u.cacheReadTokens + u.cacheWriteTokens <= u.promptTokens && u.reasoningTokens <= u.completionTokens;
 }
 
-/** calcPrice's total for a flat price: cache rates a model lacks bill as plain input. */
+/** calcPrice's total for a flat price: cache rates a model lacks bill as plain input; tiers key on total input. */
 function flatTotal(mp: ModelPrice, u: Usage): number {
-  const input = (mp.input_mtok as number | undefined) ?? 0;
-  const read = (mp.cache_read_mtok as number | undefined) ?? input;
-  const write = (mp.cache_write_mtok as number | undefined) ?? input;
-  const output = (mp.output_mtok as number | undefined) ?? 0;
+  const input = tier(mp.input_mtok, u.promptTokens) ?? 0;
+  const read = tier(mp.cache_read_mtok, u.promptTokens) ?? input;
+  const write = tier(mp.cache_write_mtok, u.promptTokens) ?? input;
+  const output = tier(mp.output_mtok, u.promptTokens) ?? 0;
   const uncached = u.promptTokens - u.cacheReadTokens - u.cacheWriteTokens;
   return (uncached * input + u.cacheReadTokens * read + u.cacheWriteTokens * write) / 1e6 + (u.completionTokens * output) / 1e6;
 }
