@@ -148,8 +148,52 @@ const recordHeadSchema = z.object({
 
 const NEWLINE = Buffer.from('\n');
 
-function toPlain(v: unknown): unknown {
+export function toPlain(v: unknown): unknown {
+  try {
+    return plainCopy(v, 0);
+  } catch (e) {
+    if (e !== NOT_PLAIN) throw e;
+  }
   return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null');
+}
+
+const NOT_PLAIN = new Error('not plain');
+
+/**
+ * What the JSON round trip gives, for the values records are made of (plain objects, arrays,
+ * strings, finite numbers, booleans, null), without building and parsing a string (~4 % of proxy
+ * CPU). Anything else (undefined, non-finite numbers, BigInt, toJSON, class instances, '__proto__'
+ * keys, deep nesting that may be a cycle) throws NOT_PLAIN and takes the JSON route, exactly as before.
+ */
+function plainCopy(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (Number.isFinite(v)) return v === 0 ? 0 : v; // -0 becomes 0, as through JSON
+      throw NOT_PLAIN;
+    case 'object': {
+      if (v === null) return null;
+      if (depth > 32) throw NOT_PLAIN;
+      if (Array.isArray(v)) {
+        const out = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) out[i] = plainCopy(v[i], depth + 1);
+        return out;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v)) {
+        if (k === '__proto__') throw NOT_PLAIN;
+        out[k] = plainCopy((v as Record<string, unknown>)[k], depth + 1);
+      }
+      return out;
+    }
+    default:
+      throw NOT_PLAIN;
+  }
 }
 
 function segmentName(n: number): string {
