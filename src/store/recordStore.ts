@@ -125,6 +125,8 @@ const INDEX_FILE = 'index.jsonl';
 const LOCK_FILE = 'writer.lock';
 const SEGMENT_RE = /^bodies-(\d{6,})\.jsonl$/;
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** How long the first record of a batch waits for others before the batch is written. */
+const BATCH_DELAY_MS = 2;
 const BLOB_CACHE = 8;
 const MB = 1024 * 1024;
 const DAY = 24 * 60 * 60 * 1000;
@@ -614,13 +616,15 @@ export class RecordStore implements RecordStoreApi {
   private scheduleBatch(force: boolean): void {
     if (this.batchScheduled || !this.loaded || (this.failure && !force)) return;
     this.batchScheduled = true;
-    // setImmediate gathers every record completed in this turn of the event loop into one write.
-    setImmediate(() => {
+    // A short wait gathers the records completed meanwhile into one write: every write costs the
+    // kernel about as much as a few records' serialisation, so many small writes under load were
+    // ~8 % of the proxy's CPU. Acknowledgements come BATCH_DELAY_MS later; nothing waits on them.
+    setTimeout(() => {
       void this.run(async () => {
         this.batchScheduled = false;
         if (!this.closed) await this.drainQueue();
       });
-    });
+    }, BATCH_DELAY_MS);
   }
 
   /** Writes batches until the queue is empty or a write fails. Runs inside the chain. */
