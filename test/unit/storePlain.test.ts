@@ -2,7 +2,7 @@
 // the direct copy must give exactly what the JSON round trip it replaced gives, for any value.
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { toPlain } from '../../src/store/recordStore';
+import { headLooksValid, headSchemaAccepts, toPlain } from '../../src/store/recordStore';
 
 function viaJson(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null');
@@ -36,5 +36,29 @@ describe('store: toPlain', () => {
     const a: Record<string, unknown> = { x: 1 };
     a.self = a;
     assert.throws(() => toPlain(a), TypeError);
+  });
+});
+
+describe('store: headLooksValid (the quick check before zod)', () => {
+  const field = fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom('ok', 'error', 'pending', '', 'x'), fc.double(), fc.integer(),
+    fc.constant(null), fc.constant(undefined), fc.constant([]), fc.constant({}), fc.constant({ id: 's' }), fc.constant({ id: 1 }),
+    fc.constant(Object.create(null) as unknown), fc.constant(new Date(0)), fc.constant({ [Symbol('s')]: 1 }), fc.array(fc.string(), { maxLength: 2 }));
+  const mostly = <T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ arbitrary: good, weight: 4 }, { arbitrary: field, weight: 1 });
+  const head = fc.record({
+    id: mostly(fc.string({ minLength: 1, maxLength: 3 })), startedAt: mostly(fc.integer()), state: mostly(fc.constantFrom('ok', 'error', 'pending')),
+    properties: mostly(fc.dictionary(fc.string({ maxLength: 2 }), fc.string())), warnings: mostly(fc.array(fc.string(), { maxLength: 2 })),
+    session: mostly(fc.record({ id: fc.string(), path: fc.string() })), other: field,
+  }, { requiredKeys: [] });
+  it('never accepts a record zod refuses, and accepts the usual ones (property)', () => {
+    let accepted = 0;
+    fc.assert(fc.property(fc.oneof(head, fc.anything()), (r) => {
+      if (headLooksValid(r)) {
+        accepted++;
+        assert.ok(headSchemaAccepts(r), JSON.stringify(r));
+      }
+    }), { numRuns: 20000 });
+    assert.ok(accepted > 0, 'no record took the quick path');
+    assert.ok(headLooksValid({ id: 'a', startedAt: 1, state: 'ok', properties: {}, warnings: [], session: { id: 's', path: '/' } }));
+    assert.ok(headLooksValid({ id: 'a', startedAt: 1, state: 'pending', session: null }));
   });
 });
