@@ -1,6 +1,6 @@
 // Snapshot -> what the compare panel, its CSV export and the status bar show. Pure: the same
 // snapshot and options always give the same view, so the panel's numbers are unit-tested here.
-import { formatCost, formatDuration, formatPercent, formatRelativeTime } from '../core/format';
+import { formatMetricDelta, formatMetricValue, formatRelativeTime } from '../core/format';
 import { computeMetrics, propertyKey, timeSeries } from '../metrics/metrics';
 import type { MetricRow, Metrics } from '../metrics/metrics';
 import type { ComparisonSnapshot, SourceState } from './comparison';
@@ -332,25 +332,10 @@ export function compareViewCsv(view: CompareView): string {
 // Text formatting shared by the status bar (host) — the panel formats in the browser.
 
 export function formatMetric(format: MetricDef['format'], v: number | null): string {
-  if (v === null) return '—';
-  switch (format) {
-    case 'usd': return formatCost(v);
-    case 'ms': return formatDuration(v);
-    case 'percent': return formatPercent(v);
-    case 'count': return Math.round(v).toLocaleString('en-US');
-    case 'number': return v >= 100 ? Math.round(v).toLocaleString('en-US') : String(+v.toFixed(1));
-  }
+  return formatMetricValue(format, v);
 }
 
 export function formatDelta(def: MetricDef, d: number | null): string {
-  if (d === null) return '';
-  if (def.delta === 'points') {
-    const pp = d * 100;
-    if (Math.abs(pp) < 0.05) return '±0 pp';
-    return `${pp > 0 ? '+' : '−'}${Math.abs(pp) >= 10 ? Math.abs(pp).toFixed(0) : Math.abs(pp).toFixed(1)} pp`;
-  }
-  const pct = d * 100;
-  if (Math.abs(pct) < 0.5) return '±0 %';
-  return `${pct > 0 ? '+' : '−'}${Math.abs(pct) >= 100 ? Math.round(Math.abs(pct)).toLocaleString('en-US') : Math.abs(pct).toFixed(0)} %`;
+  return formatMetricDelta(def.delta, d);
 }
 

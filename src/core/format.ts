@@ -87,3 +87,34 @@ export function formatPercent(fraction: number | null | undefined): string {
   const p = fraction * 100;
   return `${p === 0 || p >= 10 ? Math.round(p * 10) / 10 : +p.toPrecision(2)} %`;
 }
+
+/** How a comparison metric is shown (the compare view model's MetricDef.format). */
+export type MetricValueFormat = 'usd' | 'ms' | 'percent' | 'count' | 'number';
+
+/**
+ * One metric value as text, the same in the status bar tooltip (host) and the compare panel
+ * (browser), so the two never disagree on a figure.
+ */
+export function formatMetricValue(format: MetricValueFormat, v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return '—';
+  switch (format) {
+    case 'usd': return formatCost(v);
+    case 'ms': return formatDuration(v);
+    case 'percent': return formatPercent(v);
+    case 'count': return Math.round(v).toLocaleString('en-US');
+    case 'number': return v >= 100 ? Math.round(v).toLocaleString('en-US') : String(+v.toFixed(1));
+  }
+}
+
+/** A delta against the baseline: '+12 %' (relative) or '−0.8 pp' (rates, in points); '' when there is none. */
+export function formatMetricDelta(kind: 'relative' | 'points', d: number | null): string {
+  if (d === null || !Number.isFinite(d)) return '';
+  if (kind === 'points') {
+    const pp = d * 100;
+    if (Math.abs(pp) < 0.05) return '±0 pp';
+    return `${pp > 0 ? '+' : '−'}${Math.abs(pp) >= 10 ? Math.abs(pp).toFixed(0) : Math.abs(pp).toFixed(1)} pp`;
+  }
+  const pct = d * 100;
+  if (Math.abs(pct) < 0.5) return '±0 %';
+  return `${pct > 0 ? '+' : '−'}${Math.abs(pct) >= 100 ? Math.round(Math.abs(pct)).toLocaleString('en-US') : Math.abs(pct).toFixed(0)} %`;
+}

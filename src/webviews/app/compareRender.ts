@@ -1,7 +1,7 @@
 // DOM for the compare panel (everything except the charts): toolbar, notes and source states,
 // alerts, and the metrics table with deltas against the baseline environment. Text only, through
 // dom.ts; every string from settings or traffic (environment, model, property values) is text.
-import { formatCost, formatDuration, formatPercent, formatRelativeTime } from '../../core/format';
+import { formatCost, formatDuration, formatMetricDelta, formatMetricValue, formatRelativeTime } from '../../core/format';
 import type { AlertView, CellView, ColumnStatus, ColumnView, CompareView, MetricDef, SourceView } from '../protocol';
 import { button, h, icon } from './dom';
 
@@ -14,27 +14,12 @@ export interface CompareActions {
 }
 
 export function formatValue(format: MetricDef['format'], v: number | null): string {
-  if (v === null || !Number.isFinite(v)) return '—';
-  switch (format) {
-    case 'usd': return formatCost(v);
-    case 'ms': return formatDuration(v);
-    case 'percent': return formatPercent(v);
-    case 'count': return Math.round(v).toLocaleString('en-US');
-    case 'number': return v >= 100 ? Math.round(v).toLocaleString('en-US') : String(+v.toFixed(1));
-  }
+  return formatMetricValue(format, v);
 }
 
 /** "+12 %", "−0.8 pp"; '' when there is nothing to compare. */
 export function formatDeltaText(def: MetricDef, d: number | null): string {
-  if (d === null || !Number.isFinite(d)) return '';
-  if (def.delta === 'points') {
-    const pp = d * 100;
-    if (Math.abs(pp) < 0.05) return '±0 pp';
-    return `${pp > 0 ? '+' : '−'}${Math.abs(pp) >= 10 ? Math.abs(pp).toFixed(0) : Math.abs(pp).toFixed(1)} pp`;
-  }
-  const pct = d * 100;
-  if (Math.abs(pct) < 0.5) return '±0 %';
-  return `${pct > 0 ? '+' : '−'}${Math.abs(pct) >= 100 ? Math.round(Math.abs(pct)).toLocaleString('en-US') : Math.abs(pct).toFixed(0)} %`;
+  return formatMetricDelta(def.delta, d);
 }
 
 /** 'better' | 'worse' | 'neutral' for colouring a delta. */
