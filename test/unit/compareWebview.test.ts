@@ -11,20 +11,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { buildCompareView } from '../../src/compare/view';
-import { buildPanelHtml, makeNonce } from '../../src/webviews/html';
 import type { HostToWebview } from '../../src/webviews/protocol';
+import { chromiumPath, launchChromium, panelPageHtml } from '../support/chromiumPanel';
 import { DAY, MIN, NOW, env, mrow, snapshot } from '../support/compareFixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 const HOSTILE = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 
-function chromiumPath(): string | null {
-  for (const c of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) if (c && existsSync(c)) return c;
-  return null;
-}
 
 const DARK = `html { --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px; --vscode-editor-font-family: monospace;
   --vscode-editor-foreground: #d4d4d4; --vscode-foreground: #cccccc; --vscode-editor-background: #1e1e1e; --vscode-descriptionForeground: #9d9d9d;
@@ -83,24 +78,17 @@ describe('compare panel bundle in Chromium', function () {
       }
       if (url.pathname === '/compare.html') {
         const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-        const nonce = makeNonce();
         const themeCss = url.searchParams.get('theme') === 'light' ? 'light' : 'dark';
-        let html = buildPanelHtml({
-          cspSource: origin, nonce, bundle: 'compare', title: 'Compare Environments',
-          scriptUri: `${origin}/media/dist/compare.js`,
+        return send(200, 'text/html', panelPageHtml({
+          origin, bundle: 'compare', title: 'Compare Environments', prelude: PRELUDE,
           styleUris: [`${origin}/${themeCss}.css`, `${origin}/media/dist/compare.css`, `${origin}/media/webview.css`],
-        });
-        html = html.replace('<main', `<script nonce="${nonce}">${PRELUDE}</script>\n  <main`);
-        return send(200, 'text/html', html);
+        }));
       }
       send(404, 'text/plain', 'not found');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: exe!,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(exe!);
   });
 
   after(async () => {

@@ -10,22 +10,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { LogRecord, RecordSummary } from '../../src/core/types';
-import { buildPanelHtml, makeNonce } from '../../src/webviews/html';
 import type { HostToWebview } from '../../src/webviews/protocol';
+import { chromiumPath, launchChromium, panelPageHtml } from '../support/chromiumPanel';
 import { makeRecord } from '../support/records';
 
 const ROOT = path.resolve(__dirname, '../..');
 const HOSTILE = '<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=2"> [x](javascript:window.__pwned=3) </textarea><script>window.__pwned=4</script> <svg onload="window.__pwned=5">';
 
-function chromiumPath(): string | null {
-  for (const c of [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
-    if (c && existsSync(c)) return c;
-  }
-  return null;
-}
 
 /** A dark theme's worth of the variables VS Code defines on a webview's <html>. */
 const THEME_CSS = `html {
@@ -110,23 +103,16 @@ describe('webview bundles in Chromium (hostile content, CSP, interactions)', fun
       const page = /^\/(request|session)\.html$/.exec(url.pathname);
       if (page) {
         const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-        const nonce = makeNonce();
-        let html = buildPanelHtml({
-          cspSource: origin, nonce, bundle: page[1] as 'request' | 'session', title: 't',
-          scriptUri: `${origin}/media/dist/${page[1]}.js`,
+        return send(200, 'text/html', panelPageHtml({
+          origin, bundle: page[1] as 'request' | 'session', title: 't', prelude: PRELUDE,
           styleUris: [`${origin}/theme.css`, `${origin}/media/dist/${page[1]}.css`, `${origin}/media/webview.css`],
-        });
-        html = html.replace('<main', `<script nonce="${nonce}">${PRELUDE}</script>\n  <main`);
-        return send(200, 'text/html', html);
+        }));
       }
       send(404, 'text/plain', 'not found');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: exe!,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(exe!);
   });
 
   after(async () => {
