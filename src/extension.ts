@@ -32,6 +32,9 @@ function priceBookFor(s: Settings): PriceBook {
 
 export function activate(context: vscode.ExtensionContext): LensTestApi {
   const t0 = performance.now();
+  // CPU time beside wall time: on a loaded machine the host can be descheduled mid-activation, and
+  // that time is not spent by this code (budgets are judged on both; see scripts/checkBudgets.mjs).
+  const cpu0 = process.cpuUsage();
   const steps: string[] = [];
   let last = t0;
   const step = (name: string): void => { const t = performance.now(); steps.push(`${name} ${(t - last).toFixed(1)}`); last = t; };
@@ -99,8 +102,10 @@ export function activate(context: vscode.ExtensionContext): LensTestApi {
   void storeReady.then(() => setTimeout(() => services.priceBook.preload(), 1_000));
 
   const activationMs = performance.now() - t0;
-  logger.info(`Activated in ${activationMs.toFixed(1)} ms (${steps.join(', ')})`);
-  return createTestApi({ services, tree, hovers, comparison, activationMs, storeReady, panels: { request: requestPanels, session: sessionPanels } });
+  const cpu = process.cpuUsage(cpu0);
+  const activationCpuMs = (cpu.user + cpu.system) / 1000;
+  logger.info(`Activated in ${activationMs.toFixed(1)} ms, ${activationCpuMs.toFixed(1)} ms CPU (${steps.join(', ')})`);
+  return createTestApi({ services, tree, hovers, comparison, activationMs, activationCpuMs, storeReady, panels: { request: requestPanels, session: sessionPanels } });
 }
 
 /** Stops the proxy (no port left open) and flushes the log before the extension host exits. */

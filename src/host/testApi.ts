@@ -14,6 +14,8 @@ export interface LensTestApi {
   readonly comparison: ComparisonHandle;
   /** Time activate() took, from its first line to its return (ms). */
   readonly activationMs: number;
+  /** CPU time of the extension host process during activate() (user + system, ms; all its threads). */
+  readonly activationCpuMs: number;
   /** Resolves when the store has read its history. */
   readonly storeReady: Promise<void>;
   /**
