@@ -1,7 +1,7 @@
 // The store's contract, separate from its implementation (src/store/recordStore.ts) so the proxy,
 // the query API and the UI depend on what they use, not on how records reach the disk.
 import type { Event } from './event';
-import type { LogRecord, RecordBodies, RecordSummary } from './types';
+import type { LogRecord, NewRecord, RecordBodies, RecordSummary } from './types';
 
 /** Filters for listing records; every field narrows. Lists are newest first. */
 export interface RecordQuery {
@@ -69,7 +69,7 @@ export interface RecordSink {
    * a process kill), false when the write failed (reported through the logger; never rejects,
    * because forwarding must go on whatever happens to the disk).
    */
-  complete(record: LogRecord): Promise<boolean>;
+  complete(record: NewRecord): Promise<boolean>;
 }
 
 export interface RecordWriter extends RecordSink {

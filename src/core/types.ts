@@ -152,7 +152,43 @@ export interface RecordBodies {
   reassembled: unknown | null;
 }
 
-/** A complete record as written to the store. */
+/** A complete record as the store returns it. */
 export interface LogRecord extends RecordSummary {
   bodies: RecordBodies;
+}
+
+/**
+ * A body handed to the store as the bytes that were sent (Content-Encoding undone). The store
+ * writes them as they are and decides how to show them (JSON, text, base64) only when they are
+ * read, so the proxy never re-serialises a body on the thread that forwards traffic. Readers
+ * never see this kind: they get a StoredBody.
+ */
+export interface RawBody {
+  kind: 'raw';
+  bytes: Uint8Array;
+  /** Bytes the client/upstream actually sent (before any cap). */
+  size: number;
+  /** True when `bytes` is only the first part of what was sent. */
+  truncated: boolean;
+}
+
+/** How a streamed response's raw bytes arrived: per chunk, its byte length and its time (ms since start). */
+export interface StreamChunks {
+  len: number[];
+  t: number[];
+}
+
+/** Bodies as a writer hands them to the store. */
+export interface NewRecordBodies {
+  request: StoredBody | RawBody;
+  response: StoredBody | RawBody;
+  /** Events already parsed; or null with `streamChunks` set, and the store rebuilds them from the raw response. */
+  streamEvents: StreamEvent[] | null;
+  streamChunks?: StreamChunks | null;
+  reassembled: unknown | null;
+}
+
+/** A complete record as written to the store (a LogRecord is one too). */
+export interface NewRecord extends RecordSummary {
+  bodies: NewRecordBodies;
 }

@@ -4,11 +4,12 @@
 // exchange, with an 'internal' warning).
 import { isUtf8 } from 'node:buffer';
 import * as zlib from 'node:zlib';
-import type { LogRecord, RecordSummary, StoredBody, StreamEvent, Usage } from '../core/types';
 import { errorMessage } from '../core/errors';
+import { eventsFromChunks } from '../core/sse';
+import type { NewRecord, RawBody, RecordSummary, StoredBody, StreamChunks, StreamEvent, Usage } from '../core/types';
 import type { PriceBook } from '../pricing/priceBook';
 import { extractUsage, isContentEvent } from '../pricing/usage';
-import { SseParser } from './sse';
+import { looksJson, STORE_PARSED_JSON_MAX_BYTES } from '../store/bodyDecode';
 
 /** Bytes tee'd from one direction of an exchange, up to a limit. */
 export class Capture {
@@ -45,11 +46,11 @@ export class Capture {
 }
 
 /**
- * JSON bodies larger than this are parsed for their metadata (model, usage) but stored as their
- * raw text: re-serialising a parsed megabyte for the store costs milliseconds and a second copy
- * in memory on the thread that forwards traffic. Smaller ones are stored parsed.
+ * JSON bodies larger than this are not parsed whole: their metadata (model, usage, object ...) is
+ * read from the top-level fields alone, and the rest only if usage must be estimated. The store
+ * keeps every body as its bytes either way.
  */
-export const STORE_PARSED_JSON_MAX_BYTES = 256 * 1024;
+export const PARSE_JSON_MAX_BYTES = STORE_PARSED_JSON_MAX_BYTES;
 
 /** Undoes Content-Encoding for the stored copy; a cut stream decodes as far as it goes. */
 export function decodeContent(buf: Buffer, encoding: string | undefined, maxBytes: number): { buf: Buffer; warning: string | null } {
@@ -71,86 +72,89 @@ export function decodeContent(buf: Buffer, encoding: string | undefined, maxByte
 }
 
 export interface DecodedBody {
-  stored: StoredBody;
+  /** The body for the store: its bytes, decided on (JSON, text, base64) only when read. */
+  stored: RawBody;
   /**
    * Parsed JSON when the whole body was JSON, else undefined. For a large body this is only its
    * skeleton (top-level fields with small values: model, usage, object ...); `full()` parses it all.
    */
   json: unknown;
-  /** The body as text when it was UTF-8 (possibly cut), else null. */
+  /** The body as text when it is UTF-8 and small enough to read whole, else null. */
   text: string | null;
   /** Set when `json` is a skeleton: parses the whole body (once) when a reader really needs it. */
   full?: () => unknown;
 }
 
-/** A body as the store keeps it: JSON when it parses, else text, else base64 for non-UTF-8 bytes. */
+/** What the record needs to know of a body (its JSON, for metadata), and the bytes for the store. */
 export function decodeBody(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): DecodedBody {
-  if (size === 0) return { stored: { kind: 'empty', size: 0, truncated: false }, json: undefined, text: '' };
-  let text: string;
-  if (isUtf8(buf)) text = buf.toString('utf8');
-  else {
-    // A cut in the middle of a multi-byte character is still text; anything else is binary.
-    const trimmed = truncated ? trimPartialUtf8(buf) : null;
-    if (trimmed && isUtf8(trimmed)) text = trimmed.toString('utf8');
-    else return { stored: { kind: 'base64', text: buf.toString('base64'), size, truncated }, json: undefined, text: null };
-  }
-  if (!truncated && looksJson(text, contentType)) {
-    if (buf.length > STORE_PARSED_JSON_MAX_BYTES) {
-      // Parsing a megabyte costs milliseconds on the forwarding thread; the metadata sits in small
-      // top-level fields, so read those and parse the rest only if usage must be estimated.
-      const skeleton = jsonSkeleton(text, SKELETON_VALUE_MAX_CHARS);
+  const stored: RawBody = { kind: 'raw', bytes: buf, size, truncated };
+  if (size === 0 || buf.length === 0) return { stored, json: undefined, text: '' };
+  if (buf.length > PARSE_JSON_MAX_BYTES) {
+    // Decoding a megabyte costs milliseconds on the forwarding thread; the metadata sits in small
+    // top-level fields, so read those straight from the bytes and parse the rest only if usage
+    // must be estimated.
+    if (!truncated && looksJsonBytes(buf, contentType)) {
+      const skeleton = jsonSkeleton(buf, SKELETON_VALUE_MAX_BYTES);
       if (skeleton) {
         let parsed: { v: unknown } | null = null;
         const full = (): unknown => {
-          if (!parsed) { try { parsed = { v: JSON.parse(text) }; } catch { parsed = { v: undefined }; } }
+          if (!parsed) { try { parsed = { v: JSON.parse(buf.toString('utf8')) }; } catch { parsed = { v: undefined }; } }
           return parsed.v;
         };
-        return { stored: { kind: 'text', text, size, truncated: false }, json: skeleton, text, full };
+        return { stored, json: skeleton, text: null, full };
       }
     }
+    return { stored, json: undefined, text: null };
+  }
+  const text = isUtf8(buf) ? buf.toString('utf8') : null;
+  if (text !== null && !truncated && looksJson(text, contentType)) {
     try {
-      const json: unknown = JSON.parse(text);
-      // Deeply nested JSON parses, but copying or serialising it again overflows the stack: keep such bodies as text.
-      if (buf.length > STORE_PARSED_JSON_MAX_BYTES || nestingExceeds(text, MAX_STORED_JSON_DEPTH)) return { stored: { kind: 'text', text, size, truncated: false }, json, text };
-      return { stored: { kind: 'json', json, size, truncated: false }, json, text };
+      return { stored, json: JSON.parse(text) as unknown, text };
     } catch { /* not JSON after all: stored raw */ }
   }
-  return { stored: { kind: 'text', text, size, truncated }, json: undefined, text };
+  return { stored, json: undefined, text };
 }
 
-const MAX_STORED_JSON_DEPTH = 256;
-const SKELETON_VALUE_MAX_CHARS = 16 * 1024;
+const SKELETON_VALUE_MAX_BYTES = 16 * 1024;
 
-function skipWs(t: string, i: number): number {
+function looksJsonBytes(buf: Buffer, contentType: string | undefined): boolean {
+  if (contentType && /json/i.test(contentType)) return true;
+  const i = skipWs(buf, 0);
+  return buf[i] === 123 /* { */ || buf[i] === 91 /* [ */;
+}
+
+// The skeleton reader works on bytes: JSON's structural characters are ASCII, and no byte of a
+// multi-byte UTF-8 character is below 0x80, so they can never be mistaken for one.
+function skipWs(t: Buffer, i: number): number {
   for (;;) {
-    const c = t.charCodeAt(i);
+    const c = t[i];
     if (c === 32 || c === 9 || c === 10 || c === 13) i++;
     else return i;
   }
 }
 
 /** From an opening quote to just past its closing quote (-1 when unterminated); indexOf jumps over long strings. */
-function skipString(t: string, i: number): number {
+function skipString(t: Buffer, i: number): number {
   let from = i + 1;
   for (;;) {
-    const q = t.indexOf('"', from);
+    const q = t.indexOf(34, from);
     if (q < 0) return -1;
     let k = q - 1;
     let backslashes = 0;
-    while (t.charCodeAt(k) === 92) { backslashes++; k--; }
+    while (t[k] === 92) { backslashes++; k--; }
     if (backslashes % 2 === 0) return q + 1;
     from = q + 1;
   }
 }
 
-function skipValue(t: string, i: number): number {
-  const c = t.charCodeAt(i);
+function skipValue(t: Buffer, i: number): number {
+  const c = t[i];
   if (c === 34) return skipString(t, i);
   if (c === 123 || c === 91) {
     let depth = 0;
     let j = i;
     while (j < t.length) {
-      const d = t.charCodeAt(j);
+      const d = t[j];
       if (d === 34) { j = skipString(t, j); if (j < 0) return -1; continue; }
       if (d === 123 || d === 91) depth++;
       else if (d === 125 || d === 93) { if (--depth === 0) return j + 1; }
@@ -160,7 +164,7 @@ function skipValue(t: string, i: number): number {
   }
   let j = i;
   while (j < t.length) {
-    const d = t.charCodeAt(j);
+    const d = t[j];
     if (d === 44 || d === 125 || d === 93 || d === 32 || d === 9 || d === 10 || d === 13) break;
     j++;
   }
@@ -168,82 +172,43 @@ function skipValue(t: string, i: number): number {
 }
 
 /**
- * The top-level fields of a JSON object whose raw value is at most maxValueChars long, parsed;
+ * The top-level fields of a JSON object whose raw value is at most maxValueBytes long, parsed;
  * larger values are left out. null when the text is not a well-formed object at the top level
  * (the caller then falls back to a full parse, which judges it properly).
  */
-export function jsonSkeleton(t: string, maxValueChars: number): Record<string, unknown> | null {
+export function jsonSkeleton(input: Buffer | string, maxValueBytes: number): Record<string, unknown> | null {
+  const t = typeof input === 'string' ? Buffer.from(input) : input;
   const out: Record<string, unknown> = {};
   let i = skipWs(t, 0);
-  if (t.charCodeAt(i) !== 123) return null;
+  if (t[i] !== 123) return null;
   i = skipWs(t, i + 1);
-  if (t.charCodeAt(i) === 125) return skipWs(t, i + 1) === t.length ? out : null;
+  if (t[i] === 125) return skipWs(t, i + 1) === t.length ? out : null;
   for (;;) {
-    if (t.charCodeAt(i) !== 34) return null;
+    if (t[i] !== 34) return null;
     const keyEnd = skipString(t, i);
     if (keyEnd < 0) return null;
     let key: unknown;
-    try { key = JSON.parse(t.slice(i, keyEnd)); } catch { return null; }
+    try { key = JSON.parse(t.toString('utf8', i, keyEnd)); } catch { return null; }
     i = skipWs(t, keyEnd);
-    if (t.charCodeAt(i) !== 58) return null;
+    if (t[i] !== 58) return null;
     i = skipWs(t, i + 1);
     const valueEnd = skipValue(t, i);
     if (valueEnd < 0) return null;
-    if (valueEnd - i <= maxValueChars && key !== '__proto__') {
-      try { out[key as string] = JSON.parse(t.slice(i, valueEnd)); } catch { return null; }
+    if (valueEnd - i <= maxValueBytes && key !== '__proto__') {
+      try { out[key as string] = JSON.parse(t.toString('utf8', i, valueEnd)); } catch { return null; }
     }
     i = skipWs(t, valueEnd);
-    const c = t.charCodeAt(i);
+    const c = t[i];
     if (c === 44) { i = skipWs(t, i + 1); continue; }
     if (c === 125) return skipWs(t, i + 1) === t.length ? out : null;
     return null;
   }
 }
 
-/** True when brackets outside strings nest deeper than `limit` (a linear scan, stopped early). */
-export function nestingExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92 /* \\ */) i++;
-      else if (c === 34 /* " */) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) { if (++depth > limit) return true; } else if (c === 125 || c === 93) depth--;
-  }
-  return false;
-}
-
-function trimPartialUtf8(buf: Buffer): Buffer {
-  let end = buf.length;
-  let back = 0;
-  while (end > 0 && back < 3 && (buf[end - 1] & 0xc0) === 0x80) { end--; back++; }
-  if (end > 0 && buf[end - 1] >= 0xc0) end--;
-  return buf.subarray(0, end);
-}
-
-function looksJson(text: string, contentType: string | undefined): boolean {
-  if (contentType && /json/i.test(contentType)) return true;
-  const c = text.trimStart().charCodeAt(0);
-  return c === 123 /* { */ || c === 91 /* [ */;
-}
-
-/** Parses the tee'd SSE chunks, stamping each event with the arrival of the chunk that completed it. */
-export function parseStreamEvents(capture: Capture, t0: number, encodingDecoded: Buffer | null): StreamEvent[] {
-  const parser = new SseParser();
-  const out: StreamEvent[] = [];
-  if (encodingDecoded) {
-    // A compressed stream cannot be split back into timed chunks: every event gets the end time.
-    const t = capture.times.length ? capture.times[capture.times.length - 1] - t0 : 0;
-    for (const ev of [...parser.push(encodingDecoded), ...parser.end()]) out.push({ t: round(t), event: ev.event, data: ev.data });
-    return out;
-  }
-  for (let i = 0; i < capture.chunks.length; i++) {
-    const t = round(capture.times[i] - t0);
-    for (const ev of parser.push(capture.chunks[i])) out.push({ t, event: ev.event, data: ev.data });
-  }
-  for (const ev of parser.end()) out.push({ t: round((capture.times.at(-1) ?? t0) - t0), event: ev.event, data: ev.data });
+/** The tee'd SSE chunks' arrival times, ms since the request started (the store keeps them with the raw stream). */
+function chunkTimes(capture: Capture, t0: number): number[] {
+  const out: number[] = new Array<number>(capture.times.length);
+  for (let i = 0; i < capture.times.length; i++) out[i] = round(capture.times[i] - t0);
   return out;
 }
 
@@ -293,7 +258,7 @@ export interface FinishInput {
  * Builds the final record. The summary passed in already holds timings, status, error, headers,
  * Helicone settings; this adds bodies, usage, models and cost.
  */
-export function buildRecord(input: FinishInput): LogRecord {
+export function buildRecord(input: FinishInput): NewRecord {
   const s: RecordSummary = { ...input.summary, warnings: [...input.summary.warnings] };
   const cap = input.bodyCapBytes;
   const reqRaw = decodeContent(input.request.bytes(), input.requestEncoding, cap);
@@ -307,12 +272,20 @@ export function buildRecord(input: FinishInput): LogRecord {
   const resBuf = resRaw.buf.length > cap ? resRaw.buf.subarray(0, cap) : resRaw.buf;
 
   let streamEvents: StreamEvent[] | null = null;
+  let streamChunks: StreamChunks | null = null;
   let res: DecodedBody;
   if (input.streamed) {
-    const decoded = input.responseEncoding && !/^\s*identity\s*$/i.test(input.responseEncoding) ? resBuf : null;
-    streamEvents = parseStreamEvents(input.response, input.t0, decoded);
-    const text = resBuf.toString('utf8');
-    res = { stored: { kind: 'text', text, size: input.response.total, truncated: resTruncated }, json: undefined, text };
+    const compressed = input.responseEncoding !== undefined && !/^\s*identity\s*$/i.test(input.responseEncoding);
+    if (compressed) {
+      // A compressed stream cannot be split back into timed chunks: every event gets the end time.
+      const t = input.response.times.length ? round(input.response.times[input.response.times.length - 1] - input.t0) : 0;
+      streamChunks = { len: [resBuf.length], t: [t] };
+      streamEvents = eventsFromChunks([resBuf], [t], !resTruncated);
+    } else {
+      streamChunks = { len: input.response.chunks.map((c) => c.length), t: chunkTimes(input.response, input.t0) };
+      streamEvents = eventsFromChunks(input.response.chunks, streamChunks.t, input.response.complete);
+    }
+    res = { stored: { kind: 'raw', bytes: resBuf, size: input.response.total, truncated: resTruncated }, json: undefined, text: null };
   } else {
     res = decodeBody(resBuf, input.response.total, resTruncated, input.responseContentType);
   }
@@ -363,21 +336,23 @@ export function buildRecord(input: FinishInput): LogRecord {
     }
   }
 
-  const request: StoredBody = s.omitRequest ? { kind: 'omitted', size: input.request.total, truncated: false } : req.stored;
-  const response: StoredBody = s.omitResponse ? { kind: 'omitted', size: input.response.total, truncated: false } : res.stored;
+  const request: StoredBody | RawBody = s.omitRequest ? { kind: 'omitted', size: input.request.total, truncated: false } : req.stored;
+  const response: StoredBody | RawBody = s.omitResponse ? { kind: 'omitted', size: input.response.total, truncated: false } : res.stored;
   return {
     ...s,
     bodies: {
       request,
       response,
-      streamEvents: s.omitResponse ? null : streamEvents,
+      // The store rebuilds the events from the raw stream and these timings when they are read.
+      streamEvents: null,
+      streamChunks: s.omitResponse ? null : streamChunks,
       reassembled: s.omitResponse ? null : reassembled,
     },
   };
 }
 
 /** A record for an exchange whose record building itself failed: never lose the exchange. */
-export function fallbackRecord(summary: RecordSummary, err: unknown): LogRecord {
+export function fallbackRecord(summary: RecordSummary, err: unknown): NewRecord {
   return {
     ...summary,
     warnings: [...summary.warnings, `internal: could not build the full record: ${errorMessage(err)}`],

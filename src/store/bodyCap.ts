@@ -1,7 +1,7 @@
 // The stored copy of a body is capped so one huge request cannot fill the disk or the read path;
 // forwarding is never cut (that is the proxy's business, not the store's). A capped body keeps
 // its original size and says truncated: true, so every view can tell the copy is partial.
-import type { RecordBodies, StoredBody, StreamEvent } from '../core/types';
+import type { NewRecordBodies, RawBody, StoredBody, StreamEvent } from '../core/types';
 
 export const DEFAULT_BODY_CAP_BYTES = 2 * 1024 * 1024;
 
@@ -18,8 +18,12 @@ export function truncateUtf8(s: string, maxBytes: number): string {
   return buf.toString('utf8', 0, end);
 }
 
-export function capBody(body: StoredBody, capBytes: number): StoredBody {
+export function capBody(body: StoredBody, capBytes: number): StoredBody;
+export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody;
+export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody {
   switch (body.kind) {
+    case 'raw':
+      return body.bytes.length <= capBytes ? body : { ...body, bytes: body.bytes.subarray(0, capBytes), truncated: true };
     case 'json': {
       // Re-serialising is never much larger than what was sent, so a body well under the cap
       // skips the second stringify (a few ms for a megabyte body, on the forwarding thread).
@@ -50,7 +54,7 @@ export function capBody(body: StoredBody, capBytes: number): StoredBody {
  * events past it are dropped and the response is marked truncated. A reassembled message too big
  * to store is dropped (it can be rebuilt from the events), with a warning for the record.
  */
-export function capBodies(bodies: RecordBodies, capBytes: number): { bodies: RecordBodies; warnings: string[] } {
+export function capBodies(bodies: NewRecordBodies, capBytes: number): { bodies: NewRecordBodies; warnings: string[] } {
   const warnings: string[] = [];
   let response = capBody(bodies.response, capBytes);
   let streamEvents: StreamEvent[] | null = bodies.streamEvents;
@@ -75,5 +79,5 @@ export function capBodies(bodies: RecordBodies, capBytes: number): { bodies: Rec
       reassembled = null;
     }
   }
-  return { bodies: { request: capBody(bodies.request, capBytes), response, streamEvents, reassembled: reassembled ?? null }, warnings };
+  return { bodies: { request: capBody(bodies.request, capBytes), response, streamEvents, streamChunks: bodies.streamChunks ?? null, reassembled: reassembled ?? null }, warnings };
 }

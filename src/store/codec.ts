@@ -10,7 +10,9 @@
 // Unknown summary fields (optional fields added to RecordSummary later) ride along in a trailing
 // "extras" object, so nothing newer is dropped and older files still load.
 import { z } from 'zod';
-import type { PriceInfo, RecordBodies, RecordSummary, SessionRef } from '../core/types';
+import { eventsFromChunks } from '../core/sse';
+import type { NewRecordBodies, PriceInfo, RawBody, RecordBodies, RecordSummary, SessionRef, StoredBody, StreamEvent } from '../core/types';
+import { storedBodyFromBytes } from './bodyDecode';
 
 /** Where a record's headers and bodies live: a line in a bodies segment. */
 export interface BodyRef {
@@ -292,13 +294,27 @@ export function decodeIndexLine(line: string, dict: IndexDictionary): IndexLine 
   return { type: 'record', ref: { seg, off, len }, summary };
 }
 
-/** One line of a bodies segment: the parts of a record too big or too rarely read to keep in memory. */
+/** A record's bodies entry as readers get it: the parts of a record too big or too rarely read to keep in memory. */
 export interface BodyBlob {
   id: string;
   requestHeaders: Record<string, string>;
   responseHeaders: Record<string, string>;
   bodies: RecordBodies;
 }
+
+/** A bodies entry as a writer hands it over: bodies may still be raw bytes. */
+export interface NewBodyBlob {
+  id: string;
+  requestHeaders: Record<string, string>;
+  responseHeaders: Record<string, string>;
+  bodies: NewRecordBodies;
+}
+
+// On disk an entry is one JSON line (ids, headers, body kinds, stream timings, the reassembled
+// message), then, for each body of kind 'raw', its bytes exactly as sent: `n` of them, request
+// first. The index points at the whole entry (offset and length), so nothing reads the segment
+// line by line. Entries written before raw bodies existed are the JSON line alone.
+const rawBodySchema = z.object({ kind: z.literal('raw'), n: z.number().int().nonnegative(), size: z.number(), truncated: z.boolean() });
 
 const storedBodySchema = z.object({
   kind: z.enum(['json', 'text', 'base64', 'omitted', 'empty']),
@@ -313,19 +329,76 @@ const blobSchema = z.object({
   requestHeaders: z.record(z.string(), z.string()),
   responseHeaders: z.record(z.string(), z.string()),
   bodies: z.object({
-    request: storedBodySchema,
-    response: storedBodySchema,
+    request: z.union([rawBodySchema, storedBodySchema]),
+    response: z.union([rawBodySchema, storedBodySchema]),
     streamEvents: z.array(z.object({ t: z.number(), event: z.string().nullable(), data: z.string() })).nullable(),
+    streamChunks: z.object({ len: z.array(z.number().int().nonnegative()), t: z.array(z.number()) }).nullable().optional(),
     reassembled: z.unknown(),
   }),
 });
 
-export function encodeBlob(blob: BodyBlob): string {
-  return JSON.stringify(blob);
+const NL = 10;
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
-/** Parses and validates a bodies line read from disk (one record at a time, so zod's cost is fine). */
-export function decodeBlob(text: string): BodyBlob {
-  const parsed = blobSchema.parse(JSON.parse(text));
-  return { ...parsed, bodies: { ...parsed.bodies, reassembled: parsed.bodies.reassembled ?? null } } as BodyBlob;
+/** The entry's bytes as parts to write in order (no copy of raw bodies), and their total length. */
+export function encodeBlob(blob: NewBodyBlob): { parts: Buffer[]; bytes: number } {
+  const raws: Buffer[] = [];
+  const head = (b: StoredBody | RawBody): unknown => {
+    if (b.kind !== 'raw') return b;
+    const bytes = asBuffer(b.bytes);
+    if (bytes.length) raws.push(bytes);
+    return { kind: 'raw', n: bytes.length, size: b.size, truncated: b.truncated };
+  };
+  const { request, response, streamEvents, streamChunks, reassembled } = blob.bodies;
+  const line = JSON.stringify({
+    id: blob.id, requestHeaders: blob.requestHeaders, responseHeaders: blob.responseHeaders,
+    bodies: { request: head(request), response: head(response), streamEvents, streamChunks: streamChunks ?? null, reassembled },
+  });
+  const parts = [Buffer.from(line + '\n'), ...raws];
+  let bytes = 0;
+  for (const p of parts) bytes += p.length;
+  return { parts, bytes };
+}
+
+function headerValue(headers: Record<string, string>, name: string): string | undefined {
+  for (const k in headers) if (k.length === name.length && k.toLowerCase() === name) return headers[k];
+  return undefined;
+}
+
+/** Parses and validates one entry read from disk (one record at a time, so zod's cost is fine). */
+export function decodeBlob(buf: Buffer): BodyBlob {
+  const nl = buf.indexOf(NL);
+  const headEnd = nl < 0 ? buf.length : nl;
+  const parsed = blobSchema.parse(JSON.parse(buf.toString('utf8', 0, headEnd)));
+  let at = headEnd + 1;
+  const body = (b: z.infer<typeof rawBodySchema> | z.infer<typeof storedBodySchema>, headers: Record<string, string>): { stored: StoredBody; bytes: Buffer | null } => {
+    if (b.kind !== 'raw') return { stored: b as StoredBody, bytes: null };
+    if (at + b.n > buf.length) throw new Error(`the entry is shorter than its bodies (${buf.length} < ${at + b.n} bytes)`);
+    const bytes = buf.subarray(at, at + b.n);
+    at += b.n;
+    return { stored: storedBodyFromBytes(bytes, b.size, b.truncated, headerValue(headers, 'content-type')), bytes };
+  };
+  const req = body(parsed.bodies.request, parsed.requestHeaders);
+  const res = body(parsed.bodies.response, parsed.responseHeaders);
+  let streamEvents: StreamEvent[] | null = parsed.bodies.streamEvents;
+  const chunks = parsed.bodies.streamChunks;
+  if (!streamEvents && chunks && res.bytes) {
+    // Rebuild the events from the raw stream, each at the time of the chunk that completed it.
+    const parts: Buffer[] = [];
+    const times: number[] = [];
+    let off = 0;
+    for (let i = 0; i < chunks.len.length && off < res.bytes.length; i++) {
+      parts.push(res.bytes.subarray(off, off + chunks.len[i]));
+      times.push(chunks.t[i] ?? 0);
+      off += chunks.len[i];
+    }
+    streamEvents = eventsFromChunks(parts, times, !res.stored.truncated);
+  }
+  return {
+    id: parsed.id, requestHeaders: parsed.requestHeaders, responseHeaders: parsed.responseHeaders,
+    bodies: { request: req.stored, response: res.stored, streamEvents, reassembled: parsed.bodies.reassembled ?? null },
+  };
 }

@@ -5,7 +5,9 @@
 //   index.jsonl            one line per record summary (positional JSON with a string dictionary,
 //                          see codec.ts) holding a pointer to its bodies line, plus delete
 //                          tombstones. Loaded whole at start; rewritten (temp + rename) to compact.
-//   bodies-000001.jsonl... one JSON line per record: headers, bodies, stream events. Read on demand.
+//   bodies-000001.jsonl... one entry per record: a JSON line (headers, body kinds, stream chunk
+//                          timings, the reassembled message) followed by the raw bodies exactly as
+//                          sent (codec.ts). Read on demand by offset and length, never line by line.
 //                          Rotated by size so retention can drop whole old segments.
 //   writer.lock            which process may append (writerLock.ts); others follow the index.
 //
@@ -27,10 +29,10 @@ import { Emitter } from '../core/event';
 import type { Event } from '../core/event';
 import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
-import type { LogRecord, RecordBodies, RecordSummary, StoredBody } from '../core/types';
+import type { LogRecord, NewRecord, RawBody, RecordBodies, RecordSummary, StoredBody } from '../core/types';
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
 import { decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
-import type { BodyBlob, BodyRef, IndexLine } from './codec';
+import type { BodyBlob, BodyRef, IndexLine, NewBodyBlob } from './codec';
 import { MemoryIndex } from './memoryIndex';
 import { redactHeaders, redactText, redactUrl } from './redact';
 import { WriterLock } from './writerLock';
@@ -89,11 +91,12 @@ interface RecordItem {
   id: string;
   summary: RecordSummary;
   /**
-   * The bodies line as UTF-8 bytes. A Buffer, not a string: a queued megabyte string outlives the
-   * young generation and stays in V8's old space until a full GC, which with 1 MB bodies kept
-   * the process at 300+ MB; a Buffer's bytes are freed with it, and the write needs bytes anyway.
+   * The bodies entry as bytes to write in order: its JSON line, then raw bodies as they were
+   * captured (never copied). Buffers, not strings: a queued megabyte string outlives the young
+   * generation and stays in V8's old space until a full GC, which with 1 MB bodies kept the
+   * process at 300+ MB; a Buffer's bytes are freed with it, and the write needs bytes anyway.
    */
-  line: Buffer;
+  parts: Buffer[];
   bytes: number;
   resolve: (ok: boolean) => void;
 }
@@ -240,15 +243,21 @@ async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promis
 }
 
 /** Writes several buffers at `position` without first copying them into one (a batch of 1 MB lines). */
+const IOV_MAX = 1024;
+
 async function writeFullyV(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
-  let total = 0;
-  for (const b of bufs) total += b.length;
-  // writev takes at most IOV_MAX (1024) buffers; bigger batches are joined in chunks of that size.
-  const { bytesWritten } = bufs.length <= 1024 ? await fh.writev(bufs, position) : { bytesWritten: 0 };
-  if (bytesWritten >= total) return;
-  // A short write (or too many parts): the rest the simple way.
-  const rest = Buffer.concat(bufs, total).subarray(bytesWritten);
-  await writeFully(fh, rest, position + bytesWritten);
+  // writev takes at most IOV_MAX (1024) buffers: bigger batches go in groups of that size.
+  for (let i = 0; i < bufs.length; i += IOV_MAX) {
+    const group = i === 0 && bufs.length <= IOV_MAX ? bufs : bufs.slice(i, i + IOV_MAX);
+    let total = 0;
+    for (const b of group) total += b.length;
+    const { bytesWritten } = await fh.writev(group, position);
+    if (bytesWritten < total) {
+      // A short write: the rest of this group the simple way.
+      await writeFully(fh, Buffer.concat(group, total).subarray(bytesWritten), position + bytesWritten);
+    }
+    position += total;
+  }
 }
 
 /** Opens for positional read/write, creating it. Not 'a': on Linux O_APPEND makes pwrite ignore the position. */
@@ -425,7 +434,7 @@ export class RecordStore implements RecordStoreApi {
     this.emitter.fire({ type: 'upsert', summary: s, isNew: !prev });
   }
 
-  complete(record: LogRecord): Promise<boolean> {
+  complete(record: NewRecord): Promise<boolean> {
     if (this.closed) {
       this.logger.warn(`store: record ${String(record?.id)} completed after the store was closed; not stored`);
       return Promise.resolve(false);
@@ -547,7 +556,7 @@ export class RecordStore implements RecordStoreApi {
 
   // ---- internals: preparing and queueing ---------------------------------------------------------
 
-  private prepare(record: LogRecord): RecordItem {
+  private prepare(record: NewRecord): RecordItem {
     // zod builds a full copy of the record to validate it (~5 % of proxy CPU): records that pass
     // the same checks written out skip it; anything else still gets zod's verdict and message.
     if (!headLooksValid(record)) recordHeadSchema.parse(record);
@@ -571,7 +580,7 @@ export class RecordStore implements RecordStoreApi {
       requestHeaders: {},
       responseHeaders: {},
     };
-    const blob: BodyBlob = {
+    const blob: NewBodyBlob = {
       id: record.id,
       requestHeaders: redactHeaders(requestHeaders ?? {}),
       responseHeaders: redactHeaders(responseHeaders ?? {}),
@@ -579,16 +588,16 @@ export class RecordStore implements RecordStoreApi {
     };
     // Serialise now. Only the line is kept while queued (not the objects too), so a long disk
     // failure holds one copy. Bodies JSON cannot write still leave the record (and say why).
-    let line: Buffer;
+    let entry: { parts: Buffer[]; bytes: number };
     try {
-      line = Buffer.from(encodeBlob(blob));
+      entry = encodeBlob(blob);
     } catch (e) {
-      const lost = (b: StoredBody | undefined): StoredBody => ({ kind: 'empty', size: b?.size ?? 0, truncated: true });
+      const lost = (b: StoredBody | RawBody | undefined): StoredBody => ({ kind: 'empty', size: b?.size ?? 0, truncated: true });
       blob.bodies = { request: lost(bodies?.request), response: lost(bodies?.response), streamEvents: null, reassembled: null };
       summary.warnings.push(`bodies not stored: ${redactText(errorMessage(e))}`);
-      line = Buffer.from(encodeBlob(blob));
+      entry = encodeBlob(blob);
     }
-    return { kind: 'record', id: record.id, summary, line, bytes: line.length, resolve: () => undefined };
+    return { kind: 'record', id: record.id, summary, parts: entry.parts, bytes: entry.bytes, resolve: () => undefined };
   }
 
   private push(item: QueueItem): void {
@@ -683,7 +692,8 @@ export class RecordStore implements RecordStoreApi {
         if (item.kind === 'record') {
           const ref: BodyRef = { seg: this.activeSeg, off, len: item.bytes };
           off += item.bytes + 1;
-          bodyParts.push(item.line, NEWLINE);
+          for (const part of item.parts) bodyParts.push(part);
+          bodyParts.push(NEWLINE);
           indexParts.push(encodeRecordLine(item.summary, ref, dw), '\n');
           placed.push([item, ref]);
         } else {
@@ -1253,7 +1263,7 @@ export class RecordStore implements RecordStoreApi {
     const summary = this.index.get(id);
     if (!summary) return undefined;
     const queued = this.unwritten.get(id);
-    if (queued) return decodeBlob(queued.line.toString('utf8'));
+    if (queued) return decodeBlob(Buffer.concat(queued.parts, queued.bytes));
     const cached = this.blobCache.get(id);
     if (cached) return cached;
     const ref = this.refs.get(id);
@@ -1263,16 +1273,14 @@ export class RecordStore implements RecordStoreApi {
     }
     try {
       const fh = await open(path.join(this.dir, segmentName(ref.seg)), 'r');
-      let text: string;
+      const buf = Buffer.alloc(ref.len);
       try {
-        const buf = Buffer.alloc(ref.len);
         const { bytesRead } = await fh.read(buf, 0, ref.len, ref.off);
         if (bytesRead !== ref.len) throw new Error(`short read (${bytesRead} of ${ref.len} bytes)`);
-        text = buf.toString('utf8');
       } finally {
         await fh.close();
       }
-      const blob = decodeBlob(text);
+      const blob = decodeBlob(buf);
       if (blob.id !== id) throw new Error(`the bodies line belongs to ${blob.id}`);
       // Only cache while the index still points where we read (a compaction or delete may have raced).
       if (this.refs.get(id) === ref) this.cacheBlob(id, blob);

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { StreamEvent } from '../../src/core/types';
 import { extractUsage, plainChatChunk, zodChatChunk } from '../../src/pricing/usage';
-import { SseParser } from '../../src/proxy/sse';
+import { SseParser } from '../../src/core/sse';
 
 /** Reply text pieces with the characters that break naive parsers: quotes, backslashes, newlines, "data:", multi-byte. */
 const pieceArb = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '"', '\\', '\n', '\r', 'é', '日', '😀', ':', 'data: ', '[DONE]', '}'), maxLength: 6 });

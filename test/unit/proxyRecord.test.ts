@@ -1,9 +1,22 @@
 import * as assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
-import type { RecordSummary } from '../../src/core/types';
+import type { NewRecord, RecordBodies, RecordSummary } from '../../src/core/types';
+import { decodeBlob, encodeBlob } from '../../src/store/codec';
+import { STORE_PARSED_JSON_MAX_BYTES, storedBodyFromBytes } from '../../src/store/bodyDecode';
 import { PriceBook } from '../../src/pricing/priceBook';
 import fc from 'fast-check';
-import { Capture, STORE_PARSED_JSON_MAX_BYTES, buildRecord, decodeBody, decodeContent, jsonSkeleton } from '../../src/proxy/record';
+import { Capture, buildRecord, decodeBody, decodeContent, jsonSkeleton } from '../../src/proxy/record';
+
+/** The bodies as a reader gets them back from the store's codec. */
+function read(r: NewRecord): RecordBodies {
+  const e = encodeBlob({ id: r.id, requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, bodies: r.bodies });
+  return decodeBlob(Buffer.concat(e.parts)).bodies;
+}
+
+function shown(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): ReturnType<typeof storedBodyFromBytes> {
+  const d = decodeBody(buf, size, truncated, contentType);
+  return storedBodyFromBytes(d.stored.bytes, d.stored.size, d.stored.truncated, contentType);
+}
 
 function summary(over: Partial<RecordSummary> = {}): RecordSummary {
   return {
@@ -23,12 +36,13 @@ function capture(parts: Array<[string | Buffer, number]>, limit = 1 << 20): Capt
 
 describe('proxy record building', () => {
   it('decodes JSON, text, non-UTF-8 and empty bodies', () => {
-    assert.equal(decodeBody(Buffer.from('{"a":1}'), 7, false, 'application/json').stored.kind, 'json');
-    assert.equal(decodeBody(Buffer.from('{"a":'), 5, false, 'application/json').stored.kind, 'text');
-    assert.equal(decodeBody(Buffer.from([0xff, 0x00]), 2, false, undefined).stored.kind, 'base64');
-    assert.equal(decodeBody(Buffer.alloc(0), 0, false, undefined).stored.kind, 'empty');
+    assert.deepEqual(decodeBody(Buffer.from('{"a":1}'), 7, false, 'application/json').json, { a: 1 });
+    assert.equal(shown(Buffer.from('{"a":1}'), 7, false, 'application/json').kind, 'json');
+    assert.equal(shown(Buffer.from('{"a":'), 5, false, 'application/json').kind, 'text');
+    assert.equal(shown(Buffer.from([0xff, 0x00]), 2, false, undefined).kind, 'base64');
+    assert.equal(shown(Buffer.alloc(0), 0, false, undefined).kind, 'empty');
     const cut = Buffer.from('{"t":"日本"}').subarray(0, 9);
-    const d = decodeBody(cut, 20, true, 'application/json');
+    const d = { stored: shown(cut, 20, true, 'application/json') };
     assert.equal(d.stored.kind, 'text');
     assert.equal(d.stored.truncated, true);
     assert.equal(d.stored.size, 20);
@@ -54,7 +68,7 @@ describe('proxy record building', () => {
       summary: summary(), t0, request: req, response: res, requestEncoding: undefined, requestContentType: 'application/json',
       responseEncoding: undefined, responseContentType: 'text/event-stream', streamed: true, bodyCapBytes: 1 << 20, modelOverride: null, priceBook: new PriceBook(),
     });
-    assert.deepEqual(r.bodies.streamEvents!.map((e) => e.t), [5, 31, 50, 60]);
+    assert.deepEqual(read(r).streamEvents!.map((e) => e.t), [5, 31, 50, 60]);
     assert.equal(r.ttftMs, 31);
     assert.equal(r.requestModel, 'gpt-4o-mini');
     assert.equal(r.usage?.estimated, true);
@@ -115,8 +129,10 @@ describe('proxy record building', () => {
         requestContentType: 'application/json', responseEncoding: undefined, responseContentType: 'application/json', streamed: false,
         bodyCapBytes: 1 << 22, modelOverride: null, priceBook: new PriceBook(),
       });
-      assert.equal(r.bodies.request.kind, 'text');
-      assert.equal(r.bodies.request.text, reqText);
+      assert.equal(r.bodies.request.kind, 'raw', 'kept as the bytes that were sent');
+      const back = read(r).request;
+      assert.equal(back.kind, 'text');
+      assert.equal(back.text, reqText);
       assert.equal(r.requestModel, 'gpt-4o-mini');
       assert.equal(r.usage?.promptTokens, 70000);
       assert.equal(r.usage?.estimated, false);

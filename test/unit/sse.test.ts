@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SseParser, parseSse, type SseEvent } from '../../src/proxy/sse';
+import { SseParser, parseSse, type SseEvent } from '../../src/core/sse';
 
 /** A deliberately naive whole-input reading of the WHATWG rules, to check the incremental parser against. */
 function referenceParse(text: string): SseEvent[] {

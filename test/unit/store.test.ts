@@ -51,21 +51,21 @@ function writeBigStore(dir: string, n: number): string[] {
   const dw = new DictionaryWriter(new IndexDictionary());
   const ids: string[] = [];
   const index: string[] = [];
-  const bodies: string[] = [];
+  const bodies: Buffer[] = [];
   let off = 0;
   const t0 = Date.now() - n * 1000;
   for (let i = 0; i < n; i++) {
     const r = makeRecord({ startedAt: t0 + i * 1000, session: i % 3 ? { id: `s${i % 1000}`, path: '/', name: null } : null, properties: { i: String(i % 10) } });
-    const line = encodeBlob({ id: r.id, requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, bodies: r.bodies });
-    const len = Buffer.byteLength(line);
+    const entry = encodeBlob({ id: r.id, requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, bodies: r.bodies });
+    const len = entry.bytes;
     index.push(encodeRecordLine(indexed(r), { seg: 1, off, len }, dw));
     dw.commit();
-    bodies.push(line, '\n');
+    bodies.push(...entry.parts, Buffer.from('\n'));
     off += len + 1;
     ids.push(r.id);
   }
   writeFileSync(path.join(dir, 'index.jsonl'), index.join('\n') + '\n');
-  writeFileSync(path.join(dir, 'bodies-000001.jsonl'), bodies.join(''));
+  writeFileSync(path.join(dir, 'bodies-000001.jsonl'), Buffer.concat(bodies));
   return ids;
 }
 
@@ -129,6 +129,68 @@ describe('RecordStore', () => {
         assert.deepEqual(await b.getRecord(r.id), r, `record of ${r.id}`);
       }
       assert.deepEqual(b.list().map((s) => s.id), [...records].sort((x, y) => y.startedAt - x.startedAt).map((r) => r.id));
+    });
+
+    it('keeps raw bodies as the bytes that were sent and shows them as JSON, text or base64 when read', async () => {
+      const pretty = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'line\none "quoted" ünïcødé' }] }, null, 2);
+      const big = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'word '.repeat(80_000) }] });
+      const sse = 'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\ndata: {"choices":[{"delta":{"content":"lo"}}]}\n\ndata: [DONE]\n\n';
+      const raw = (text: string | Buffer): { kind: 'raw'; bytes: Buffer; size: number; truncated: boolean } => {
+        const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+        return { kind: 'raw', bytes, size: bytes.length, truncated: false };
+      };
+      const r1 = makeRecord({ requestHeaders: { 'Content-Type': 'application/json' } });
+      const r2 = makeRecord();
+      const r3 = makeRecord({ streamed: true });
+      const a = await openStore();
+      const inputs = [
+        { ...r1, bodies: { request: raw(pretty), response: raw(Buffer.from([0xff, 0x00, 0x0a, 0xfe])), streamEvents: null, reassembled: null } },
+        { ...r2, bodies: { request: raw(big), response: raw(''), streamEvents: null, reassembled: null } },
+        // The stream arrived in three chunks, the second cutting an event in half.
+        { ...r3, bodies: { request: raw('{}'), response: raw(sse), streamEvents: null, streamChunks: { len: [30, 40, sse.length - 70], t: [5, 9, 12] }, reassembled: { content: 'Hello' } } },
+      ];
+      const acks = inputs.map((r) => a.complete(r));
+      // Served from the queue before the write, then from disk after a reopen: the same either way.
+      const queued = await a.getRecord(r3.id);
+      assert.deepEqual(await Promise.all(acks), [true, true, true]);
+      await a.close();
+      const b = await openStore();
+      const got1 = await b.getRecord(r1.id);
+      assert.deepEqual(got1?.bodies.request, { kind: 'json', json: JSON.parse(pretty), size: Buffer.byteLength(pretty), truncated: false });
+      assert.deepEqual(got1?.bodies.response, { kind: 'base64', text: Buffer.from([0xff, 0x00, 0x0a, 0xfe]).toString('base64'), size: 4, truncated: false });
+      const got2 = await b.getRecord(r2.id);
+      assert.deepEqual(got2?.bodies.request, { kind: 'text', text: big, size: big.length, truncated: false }, 'a large JSON body is shown as its text');
+      assert.deepEqual(got2?.bodies.response, { kind: 'empty', size: 0, truncated: false });
+      const got3 = await b.getRecord(r3.id);
+      assert.deepEqual(got3?.bodies.streamEvents, [
+        { t: 9, event: null, data: '{"choices":[{"delta":{"content":"Hel"}}]}' },
+        { t: 12, event: null, data: '{"choices":[{"delta":{"content":"lo"}}]}' },
+        { t: 12, event: null, data: '[DONE]' },
+      ]);
+      assert.equal(got3?.bodies.response.text, sse);
+      assert.deepEqual(got3?.bodies.reassembled, { content: 'Hello' });
+      assert.deepEqual(queued?.bodies, got3?.bodies);
+    });
+
+    it('cuts raw bodies at the cap and still reads entries written before raw bodies existed', async () => {
+      const a = await openStore({ bodyCapBytes: 10 });
+      const r = makeRecord();
+      const bytes = Buffer.from('{"model":"gpt-4o-mini","n":1}');
+      assert.equal(await a.complete({ ...r, bodies: { request: { kind: 'raw', bytes, size: bytes.length, truncated: false }, response: { kind: 'empty', size: 0, truncated: false }, streamEvents: null, reassembled: null } }), true);
+      const got = await a.getRecord(r.id);
+      assert.deepEqual(got?.bodies.request, { kind: 'text', text: '{"model":"', size: bytes.length, truncated: true });
+      await a.close();
+
+      // An entry in the first format: the whole blob as one JSON line.
+      const old = makeRecord();
+      const dataDir = path.join(root, 'old');
+      const dir = path.join(dataDir, 'records');
+      mkdirSync(dir, { recursive: true });
+      const line = Buffer.from(JSON.stringify({ id: old.id, requestHeaders: old.requestHeaders, responseHeaders: old.responseHeaders, bodies: old.bodies }));
+      writeFileSync(path.join(dir, 'bodies-000001.jsonl'), Buffer.concat([line, Buffer.from('\n')]));
+      writeFileSync(path.join(dir, 'index.jsonl'), encodeRecordLine(indexed(old), { seg: 1, off: 0, len: line.length }, new DictionaryWriter(new IndexDictionary())) + '\n');
+      const b = await openStore({ dataDir });
+      assert.deepEqual(await b.getRecord(old.id), old);
     });
 
     it('serves a record (summary and bodies) before and after it is written', async () => {

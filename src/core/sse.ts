@@ -134,3 +134,29 @@ export function parseSse(input: Uint8Array | string): SseEvent[] {
   const p = new SseParser();
   return [...p.push(input), ...p.end()];
 }
+
+/** An event with the time (ms since the request started) of the chunk whose arrival completed it. */
+export interface TimedSseEvent {
+  t: number;
+  event: string | null;
+  data: string;
+}
+
+/**
+ * Events of a stream captured as chunks with their arrival times (same index): each event is
+ * stamped with the chunk that completed it. `complete` false (the capture was cut) drops the
+ * unterminated last event instead of flushing a half of it.
+ */
+export function eventsFromChunks(chunks: readonly Uint8Array[], times: readonly number[], complete = true): TimedSseEvent[] {
+  const parser = new SseParser();
+  const out: TimedSseEvent[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    const t = times[i] ?? 0;
+    for (const ev of parser.push(chunks[i])) out.push({ t, event: ev.event, data: ev.data });
+  }
+  if (complete) {
+    const t = times.length ? times[times.length - 1] : 0;
+    for (const ev of parser.end()) out.push({ t, event: ev.event, data: ev.data });
+  }
+  return out;
+}
