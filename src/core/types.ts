@@ -165,10 +165,11 @@ export interface LogRecord extends RecordSummary {
  */
 export interface RawBody {
   kind: 'raw';
-  bytes: Uint8Array;
+  /** The bytes in the pieces they arrived in: written as they are, never joined. */
+  chunks: Uint8Array[];
   /** Bytes the client/upstream actually sent (before any cap). */
   size: number;
-  /** True when `bytes` is only the first part of what was sent. */
+  /** True when `chunks` hold only the first part of what was sent. */
   truncated: boolean;
 }
 

@@ -2,7 +2,6 @@
 // timings) into a LogRecord: body decoding, SSE parsing, usage, cost. This runs after the response
 // has ended, never while bytes are being forwarded, and never throws (a bug here still logs the
 // exchange, with an 'internal' warning).
-import { isUtf8 } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import { errorMessage } from '../core/errors';
 import { eventsFromChunks } from '../core/sse';
@@ -36,6 +35,19 @@ export class Capture {
   release(): void {
     this.chunks.length = 0;
     this.times.length = 0;
+  }
+
+  /** The first `max` bytes as the chunks they arrived in (the last one cut), without copying. */
+  slices(max: number): Buffer[] {
+    if (this.captured <= max) return this.chunks.slice();
+    const out: Buffer[] = [];
+    let left = max;
+    for (const c of this.chunks) {
+      if (left <= 0) break;
+      out.push(c.length <= left ? c : c.subarray(0, left));
+      left -= c.length;
+    }
+    return out;
   }
 
   /** Up to `max` bytes as one buffer. */
@@ -79,26 +91,46 @@ export interface DecodedBody {
    * skeleton (top-level fields with small values: model, usage, object ...); `full()` parses it all.
    */
   json: unknown;
-  /** The body as text when it is UTF-8 and small enough to read whole, else null. */
+  /** The body as text (invalid UTF-8 as U+FFFD) when small enough to read whole, else null. */
   text: string | null;
   /** Set when `json` is a skeleton: parses the whole body (once) when a reader really needs it. */
   full?: () => unknown;
 }
 
+/**
+ * One buffer, reused, that a large body's chunks are copied into so its skeleton can be read
+ * without allocating a megabyte per request (garbage the collector would have to chase, and RSS).
+ * Only used synchronously: nothing keeps a reference to it.
+ */
+let scratch: Buffer = Buffer.alloc(0);
+
+function joined(chunks: readonly Buffer[], total: number, reuse: boolean): Buffer {
+  if (chunks.length === 1) return chunks[0];
+  if (!reuse) return Buffer.concat(chunks, total);
+  if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.max(total, scratch.length * 2));
+  let at = 0;
+  for (const c of chunks) { c.copy(scratch, at); at += c.length; }
+  return scratch.subarray(0, total);
+}
+
 /** What the record needs to know of a body (its JSON, for metadata), and the bytes for the store. */
-export function decodeBody(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): DecodedBody {
-  const stored: RawBody = { kind: 'raw', bytes: buf, size, truncated };
-  if (size === 0 || buf.length === 0) return { stored, json: undefined, text: '' };
-  if (buf.length > PARSE_JSON_MAX_BYTES) {
+export function decodeBody(input: Buffer | Buffer[], size: number, truncated: boolean, contentType: string | undefined): DecodedBody {
+  const chunks = Array.isArray(input) ? input : [input];
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const stored: RawBody = { kind: 'raw', chunks, size, truncated };
+  if (size === 0 || total === 0) return { stored, json: undefined, text: '' };
+  if (total > PARSE_JSON_MAX_BYTES) {
     // Decoding a megabyte costs milliseconds on the forwarding thread; the metadata sits in small
     // top-level fields, so read those straight from the bytes and parse the rest only if usage
     // must be estimated.
-    if (!truncated && looksJsonBytes(buf, contentType)) {
-      const skeleton = jsonSkeleton(buf, SKELETON_VALUE_MAX_BYTES);
+    const view = joined(chunks, total, true);
+    if (!truncated && looksJsonBytes(view, contentType)) {
+      const skeleton = jsonSkeleton(view, SKELETON_VALUE_MAX_BYTES);
       if (skeleton) {
         let parsed: { v: unknown } | null = null;
         const full = (): unknown => {
-          if (!parsed) { try { parsed = { v: JSON.parse(buf.toString('utf8')) }; } catch { parsed = { v: undefined }; } }
+          if (!parsed) { try { parsed = { v: JSON.parse(joined(chunks, total, false).toString('utf8')) }; } catch { parsed = { v: undefined }; } }
           return parsed.v;
         };
         return { stored, json: skeleton, text: null, full };
@@ -106,7 +138,10 @@ export function decodeBody(buf: Buffer, size: number, truncated: boolean, conten
     }
     return { stored, json: undefined, text: null };
   }
-  const text = isUtf8(buf) ? buf.toString('utf8') : null;
+  const buf = joined(chunks, total, false);
+  // Only for metadata and error messages (the store shows the exact bytes): invalid UTF-8 would
+  // become U+FFFD here, which changes neither.
+  const text = buf.toString('utf8');
   if (text !== null && !truncated && looksJson(text, contentType)) {
     try {
       return { stored, json: JSON.parse(text) as unknown, text };
@@ -254,6 +289,16 @@ export interface FinishInput {
   cacheHitSavedUsd?: number | null;
 }
 
+/** A body's bytes for the log, up to the cap: the captured chunks as they are, or decoded when compressed. */
+function bodyBytes(capture: Capture, encoding: string | undefined, cap: number): { chunks: Buffer[]; truncated: boolean; warning: string | null } {
+  const enc = (encoding ?? '').trim().toLowerCase();
+  if (enc === '' || enc === 'identity') {
+    return { chunks: capture.slices(cap), truncated: !capture.complete || capture.captured > cap, warning: null };
+  }
+  const d = decodeContent(capture.bytes(), encoding, cap);
+  return { chunks: d.buf.length > cap ? [d.buf.subarray(0, cap)] : [d.buf], truncated: !capture.complete || d.buf.length > cap, warning: d.warning };
+}
+
 /**
  * Builds the final record. The summary passed in already holds timings, status, error, headers,
  * Helicone settings; this adds bodies, usage, models and cost.
@@ -261,15 +306,14 @@ export interface FinishInput {
 export function buildRecord(input: FinishInput): NewRecord {
   const s: RecordSummary = { ...input.summary, warnings: [...input.summary.warnings] };
   const cap = input.bodyCapBytes;
-  const reqRaw = decodeContent(input.request.bytes(), input.requestEncoding, cap);
+  const reqRaw = bodyBytes(input.request, input.requestEncoding, cap);
   if (reqRaw.warning) s.warnings.push(`request ${reqRaw.warning}`);
-  const reqTruncated = !input.request.complete || reqRaw.buf.length > cap;
-  const req = decodeBody(reqRaw.buf.length > cap ? reqRaw.buf.subarray(0, cap) : reqRaw.buf, input.request.total, reqTruncated, input.requestContentType);
+  const reqTruncated = reqRaw.truncated;
+  const req = decodeBody(reqRaw.chunks, input.request.total, reqTruncated, input.requestContentType);
 
-  const resRaw = decodeContent(input.response.bytes(), input.responseEncoding, cap);
+  const resRaw = bodyBytes(input.response, input.responseEncoding, cap);
   if (resRaw.warning) s.warnings.push(`response ${resRaw.warning}`);
-  const resTruncated = !input.response.complete || resRaw.buf.length > cap;
-  const resBuf = resRaw.buf.length > cap ? resRaw.buf.subarray(0, cap) : resRaw.buf;
+  const resTruncated = resRaw.truncated;
 
   let streamEvents: StreamEvent[] | null = null;
   let streamChunks: StreamChunks | null = null;
@@ -279,15 +323,15 @@ export function buildRecord(input: FinishInput): NewRecord {
     if (compressed) {
       // A compressed stream cannot be split back into timed chunks: every event gets the end time.
       const t = input.response.times.length ? round(input.response.times[input.response.times.length - 1] - input.t0) : 0;
-      streamChunks = { len: [resBuf.length], t: [t] };
-      streamEvents = eventsFromChunks([resBuf], [t], !resTruncated);
+      streamChunks = { len: resRaw.chunks.map((c) => c.length), t: resRaw.chunks.map(() => t) };
+      streamEvents = eventsFromChunks(resRaw.chunks, streamChunks.t, !resTruncated);
     } else {
       streamChunks = { len: input.response.chunks.map((c) => c.length), t: chunkTimes(input.response, input.t0) };
       streamEvents = eventsFromChunks(input.response.chunks, streamChunks.t, input.response.complete);
     }
-    res = { stored: { kind: 'raw', bytes: resBuf, size: input.response.total, truncated: resTruncated }, json: undefined, text: null };
+    res = { stored: { kind: 'raw', chunks: resRaw.chunks, size: input.response.total, truncated: resTruncated }, json: undefined, text: null };
   } else {
-    res = decodeBody(resBuf, input.response.total, resTruncated, input.responseContentType);
+    res = decodeBody(resRaw.chunks, input.response.total, resTruncated, input.responseContentType);
   }
   if (reqTruncated) s.warnings.push(`request body over ${cap} bytes: the stored copy is cut`);
   if (resTruncated) s.warnings.push(`response body over ${cap} bytes: the stored copy is cut`);

@@ -22,8 +22,19 @@ export function capBody(body: StoredBody, capBytes: number): StoredBody;
 export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody;
 export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody {
   switch (body.kind) {
-    case 'raw':
-      return body.bytes.length <= capBytes ? body : { ...body, bytes: body.bytes.subarray(0, capBytes), truncated: true };
+    case 'raw': {
+      let total = 0;
+      for (const c of body.chunks) total += c.length;
+      if (total <= capBytes) return body;
+      const chunks: Uint8Array[] = [];
+      let left = capBytes;
+      for (const c of body.chunks) {
+        if (left <= 0) break;
+        chunks.push(c.length <= left ? c : c.subarray(0, left));
+        left -= c.length;
+      }
+      return { ...body, chunks, truncated: true };
+    }
     case 'json': {
       // Re-serialising is never much larger than what was sent, so a body well under the cap
       // skips the second stringify (a few ms for a megabyte body, on the forwarding thread).

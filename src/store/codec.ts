@@ -348,9 +348,12 @@ export function encodeBlob(blob: NewBodyBlob): { parts: Buffer[]; bytes: number 
   const raws: Buffer[] = [];
   const head = (b: StoredBody | RawBody): unknown => {
     if (b.kind !== 'raw') return b;
-    const bytes = asBuffer(b.bytes);
-    if (bytes.length) raws.push(bytes);
-    return { kind: 'raw', n: bytes.length, size: b.size, truncated: b.truncated };
+    let n = 0;
+    for (const c of b.chunks) {
+      if (c.length) raws.push(asBuffer(c));
+      n += c.length;
+    }
+    return { kind: 'raw', n, size: b.size, truncated: b.truncated };
   };
   const { request, response, streamEvents, streamChunks, reassembled } = blob.bodies;
   const line = JSON.stringify({

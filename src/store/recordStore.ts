@@ -129,7 +129,9 @@ const LOCK_FILE = 'writer.lock';
 const SEGMENT_RE = /^bodies-(\d{6,})\.jsonl$/;
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 /** How long the first record of a batch waits for others before the batch is written. */
-const BATCH_DELAY_MS = 2;
+const BATCH_DELAY_MS = 10;
+/** Queued bytes past which a batch is written without waiting for BATCH_DELAY_MS. */
+const WRITE_NOW_BYTES = 1024 * 1024;
 const BLOB_CACHE = 8;
 const MB = 1024 * 1024;
 const DAY = 24 * 60 * 60 * 1000;
@@ -297,6 +299,7 @@ export class RecordStore implements RecordStoreApi {
   /** Serialises every file mutation: batches, compaction, retention, clear, reloads. */
   private chain: Promise<void> = Promise.resolve();
   private batchScheduled = false;
+  private batchTimer: NodeJS.Timeout | null = null;
 
   private loadPromise: Promise<void> | null = null;
   private loaded = false;
@@ -649,18 +652,28 @@ export class RecordStore implements RecordStoreApi {
   }
 
   private scheduleBatch(force: boolean): void {
-    if (this.batchScheduled || !this.loaded || (this.failure && !force)) return;
+    if (!this.loaded || (this.failure && !force)) return;
+    if (this.batchScheduled) {
+      // Big bodies are worth a write of their own at once: waiting only holds their memory longer.
+      if (this.batchTimer && this.queuedBytes >= WRITE_NOW_BYTES) { clearTimeout(this.batchTimer); this.batchTimer = null; this.startBatch(); }
+      return;
+    }
     this.batchScheduled = true;
     // A short wait gathers the records completed meanwhile into one write: every write costs the
     // kernel about as much as a few records' serialisation, so many small writes under load were
-    // ~8 % of the proxy's CPU. Acknowledgements come BATCH_DELAY_MS later; nothing waits on them.
-    setTimeout(() => {
-      void this.run(async () => {
-        this.batchScheduled = false;
-        if (!this.closed) await this.drainQueue();
-      });
-    }, BATCH_DELAY_MS);
+    // ~8 % of the proxy's CPU. Acknowledgements come BATCH_DELAY_MS later; only the proxy's
+    // logging budget waits on them, and a megabyte of queued bodies is written at once.
+    if (this.queuedBytes >= WRITE_NOW_BYTES) { this.startBatch(); return; }
+    this.batchTimer = setTimeout(this.startBatch, BATCH_DELAY_MS);
   }
+
+  private readonly startBatch = (): void => {
+    this.batchTimer = null;
+    void this.run(async () => {
+      this.batchScheduled = false;
+      if (!this.closed) await this.drainQueue();
+    });
+  };
 
   /** Writes batches until the queue is empty or a write fails. Runs inside the chain. */
   private async drainQueue(): Promise<void> {

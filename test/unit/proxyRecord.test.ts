@@ -15,7 +15,7 @@ function read(r: NewRecord): RecordBodies {
 
 function shown(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): ReturnType<typeof storedBodyFromBytes> {
   const d = decodeBody(buf, size, truncated, contentType);
-  return storedBodyFromBytes(d.stored.bytes, d.stored.size, d.stored.truncated, contentType);
+  return storedBodyFromBytes(Buffer.concat(d.stored.chunks), d.stored.size, d.stored.truncated, contentType);
 }
 
 function summary(over: Partial<RecordSummary> = {}): RecordSummary {
@@ -124,11 +124,15 @@ describe('proxy record building', () => {
       const prompt = 'word '.repeat(STORE_PARSED_JSON_MAX_BYTES / 4);
       const reqText = JSON.stringify({ messages: [{ role: 'user', content: prompt }], model: 'gpt-4o-mini' });
       const resText = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage: { prompt_tokens: 70000, completion_tokens: 1, total_tokens: 70001 } });
-      const r = buildRecord({
-        summary: summary(), t0: 0, request: capture([[reqText, 0]], 1 << 22), response: capture([[resText, 1]]), requestEncoding: undefined,
+      // In pieces, as a socket delivers them; built twice so the reused scratch buffer is proved clean.
+      const pieces = (t: string): Array<[string, number]> => [[t.slice(0, 1000), 0], [t.slice(1000, 90_000), 0], [t.slice(90_000), 0]];
+      const build = (text: string): ReturnType<typeof buildRecord> => buildRecord({
+        summary: summary(), t0: 0, request: capture(pieces(text), 1 << 22), response: capture([[resText, 1]]), requestEncoding: undefined,
         requestContentType: 'application/json', responseEncoding: undefined, responseContentType: 'application/json', streamed: false,
         bodyCapBytes: 1 << 22, modelOverride: null, priceBook: new PriceBook(),
       });
+      assert.equal(build(reqText.replace('gpt-4o-mini', 'gpt-4o') + '  ').requestModel, 'gpt-4o');
+      const r = build(reqText);
       assert.equal(r.bodies.request.kind, 'raw', 'kept as the bytes that were sent');
       const back = read(r).request;
       assert.equal(back.kind, 'text');

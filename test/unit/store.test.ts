@@ -135,9 +135,11 @@ describe('RecordStore', () => {
       const pretty = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'line\none "quoted" ünïcødé' }] }, null, 2);
       const big = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'word '.repeat(80_000) }] });
       const sse = 'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\ndata: {"choices":[{"delta":{"content":"lo"}}]}\n\ndata: [DONE]\n\n';
-      const raw = (text: string | Buffer): { kind: 'raw'; bytes: Buffer; size: number; truncated: boolean } => {
+      // Raw bodies arrive in pieces: split each in two, the cut anywhere.
+      const raw = (text: string | Buffer): { kind: 'raw'; chunks: Buffer[]; size: number; truncated: boolean } => {
         const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
-        return { kind: 'raw', bytes, size: bytes.length, truncated: false };
+        const cut = Math.floor(bytes.length / 3);
+        return { kind: 'raw', chunks: [bytes.subarray(0, cut), bytes.subarray(cut)], size: bytes.length, truncated: false };
       };
       const r1 = makeRecord({ requestHeaders: { 'Content-Type': 'application/json' } });
       const r2 = makeRecord();
@@ -176,7 +178,7 @@ describe('RecordStore', () => {
       const a = await openStore({ bodyCapBytes: 10 });
       const r = makeRecord();
       const bytes = Buffer.from('{"model":"gpt-4o-mini","n":1}');
-      assert.equal(await a.complete({ ...r, bodies: { request: { kind: 'raw', bytes, size: bytes.length, truncated: false }, response: { kind: 'empty', size: 0, truncated: false }, streamEvents: null, reassembled: null } }), true);
+      assert.equal(await a.complete({ ...r, bodies: { request: { kind: 'raw', chunks: [bytes.subarray(0, 5), bytes.subarray(5)], size: bytes.length, truncated: false }, response: { kind: 'empty', size: 0, truncated: false }, streamEvents: null, reassembled: null } }), true);
       const got = await a.getRecord(r.id);
       assert.deepEqual(got?.bodies.request, { kind: 'text', text: '{"model":"', size: bytes.length, truncated: true });
       await a.close();
