@@ -55,7 +55,9 @@ const OpenAiUsage = z.object({
   prompt_tokens_details: z.object({ cached_tokens: optCount }).nullish().catch(undefined),
   completion_tokens_details: z.object({ reasoning_tokens: optCount }).nullish().catch(undefined),
 });
-type OpenAiUsage = z.infer<typeof OpenAiUsage>;
+export type OpenAiUsage = z.infer<typeof OpenAiUsage>;
+/** The zod schema, for tests that prove the direct check agrees with it. */
+export const OpenAiUsageSchema = OpenAiUsage;
 
 const ResponsesUsage = z.object({
   input_tokens: count,
@@ -134,12 +136,34 @@ function parseWith<T>(schema: z.ZodType<T>, v: unknown): T | null {
   return r.success ? r.data : null;
 }
 
+// Every non-streamed response goes through these: plain objects (what JSON.parse gives) are read
+// directly, which is what the zod schemas would answer for them; anything else still gets zod.
 function usageField(body: unknown): unknown {
+  if (isObj(body)) return body.usage;
   return parseWith(WithUsage, body)?.usage;
 }
 
 function modelOf(body: unknown): string | null {
+  if (isObj(body)) return typeof body.model === 'string' ? body.model : null;
   return parseWith(WithModel, body)?.model ?? null;
+}
+
+const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isOptCount = (v: unknown): boolean => v === undefined || v === null || isCount(v);
+
+/** The usage when it is exactly what OpenAI sends (so zod would take it unchanged), else null. */
+export function plainOpenAiUsage(v: unknown): OpenAiUsage | null {
+  if (!isObj(v) || !isCount(v.prompt_tokens) || !isOptCount(v.completion_tokens) || !isOptCount(v.total_tokens)) return null;
+  const p = v.prompt_tokens_details;
+  if (p !== undefined && p !== null && !(isObj(p) && isOptCount(p.cached_tokens))) return null;
+  const c = v.completion_tokens_details;
+  if (c !== undefined && c !== null && !(isObj(c) && isOptCount(c.reasoning_tokens))) return null;
+  return v as OpenAiUsage;
+}
+
+/** OpenAI usage as zod reads it, with the direct check first. */
+export function openAiUsage(v: unknown): OpenAiUsage | null {
+  return plainOpenAiUsage(v) ?? parseWith(OpenAiUsage, v);
 }
 
 // ---------- entry point ----------
@@ -180,7 +204,7 @@ export function readUsage(input: UsageInput): UsageResult {
     case 'openai-chat':
     case 'openai-completions':
     case 'openai-embeddings': {
-      const u = parseWith(OpenAiUsage, raw);
+      const u = openAiUsage(raw);
       usage = u && fromOpenAi(u);
       break;
     }
@@ -334,7 +358,7 @@ function reassembleChat(events: ParsedEvent[], shape: ApiShape): UsageResult {
     created ??= c.created ?? null;
     fingerprint ??= c.system_fingerprint ?? null;
     if (c.usage != null) {
-      const u = parseWith(OpenAiUsage, c.usage);
+      const u = openAiUsage(c.usage);
       if (u) { usage = fromOpenAi(u); rawUsage = c.usage; }
     }
     for (const ch of c.choices ?? []) {

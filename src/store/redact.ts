@@ -87,11 +87,13 @@ const TEXT_PATTERNS: Array<[RegExp, string]> = [
  * auth scheme, or a secret-looking name). One scan instead of six for the typical header value,
  * and every stored record's headers go through here. Keep in step with TEXT_PATTERNS.
  */
-const MAY_HOLD_SECRET = /k-|aiza|:\/\/|gsk_|xai-|gh[po]_|github_pat_|bearer|basic|token|key|secret|password|auth/i;
+const MAY_HOLD_SECRET = /k-|aiza|gsk_|xai-|gh[po]_|github_pat_|bearer|basic|token|key|secret|password|auth/i;
 
 /** Scrubs key-looking substrings from free text (error messages, exports, URLs). */
 export function redactText(s: string): string {
-  return MAY_HOLD_SECRET.test(s) ? redactTextAlways(s) : s;
+  // A URL's password needs both '://' and a later '@': every stored URL has the first, so testing
+  // '://' alone sent each of them through all six patterns.
+  return MAY_HOLD_SECRET.test(s) || (s.includes('@') && s.includes('://')) ? redactTextAlways(s) : s;
 }
 
 /** redactText without the pre-check (tests prove the pre-check never skips a match). */

@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { StreamEvent } from '../../src/core/types';
-import { extractUsage, plainChatChunk, zodChatChunk } from '../../src/pricing/usage';
+import { extractUsage, OpenAiUsageSchema, plainChatChunk, plainOpenAiUsage, zodChatChunk } from '../../src/pricing/usage';
 import { SseParser } from '../../src/core/sse';
 
 /** Reply text pieces with the characters that break naive parsers: quotes, backslashes, newlines, "data:", multi-byte. */
@@ -227,5 +227,27 @@ describe('chat chunk fast path (plainChatChunk) agrees with the zod schema', () 
     const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', system_fingerprint: null,
       choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' }, logprobs: null, finish_reason: null }], usage: null };
     assert.equal(plainChatChunk(chunk), chunk);
+  });
+});
+
+describe('usage fast path (plainOpenAiUsage) agrees with the zod schema', () => {
+  const value = fc.oneof(fc.nat(), fc.constant(-1), fc.constant(1.5), fc.constant(null), fc.constant(undefined), fc.constant('7'), fc.constant(Number.NaN), fc.constant({}));
+  const details = (key: string): fc.Arbitrary<unknown> => fc.oneof(fc.constant(undefined), fc.constant(null), fc.constant(3), fc.record({ [key]: value }, { requiredKeys: [] }));
+  const usageArb = fc.record({
+    prompt_tokens: value, completion_tokens: value, total_tokens: value,
+    prompt_tokens_details: details('cached_tokens'), completion_tokens_details: details('reasoning_tokens'),
+  }, { requiredKeys: [] });
+  it('whenever it takes a usage object, zod takes it and reads the same counts', () => {
+    let taken = 0;
+    fc.assert(fc.property(usageArb, (u) => {
+      const fast = plainOpenAiUsage(u);
+      const slow = OpenAiUsageSchema.safeParse(u);
+      if (fast === null) return;
+      taken++;
+      assert.ok(slow.success, 'zod refused what the fast path took');
+      const counts = (x: typeof fast): unknown[] => [x.prompt_tokens, x.completion_tokens ?? null, x.total_tokens ?? null, x.prompt_tokens_details?.cached_tokens ?? null, x.completion_tokens_details?.reasoning_tokens ?? null];
+      assert.deepEqual(counts(fast), counts(slow.data));
+    }), { numRuns: 5000 });
+    assert.ok(taken > 100, `the fast path took only ${taken}`);
   });
 });
