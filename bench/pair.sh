@@ -6,7 +6,8 @@
 # (and req/s) within each round.
 #
 #   bash bench/pair.sh BASE_CLI NEW_CLI [SCENARIO] [REQUESTS] [CONCURRENCY] [ROUNDS]
-#   e.g. git worktree add /tmp/base HEAD~1 && (cd /tmp/base && ln -s "$PWD/node_modules" . ; node esbuild.mjs --only cli)
+#   e.g. git worktree add /tmp/base HEAD~1 && ln -s "$PWD/node_modules" /tmp/base/ && (cd /tmp/base && node esbuild.mjs --only cli)
+#        node esbuild.mjs --only cli
 #        bash bench/pair.sh /tmp/base/dist/cli.js dist/cli.js small 8000 32 3
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

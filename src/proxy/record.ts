@@ -8,6 +8,7 @@ import { eventsFromChunks } from '../core/sse';
 import type { NewRecord, RawBody, RecordSummary, StoredBody, StreamChunks, StreamEvent, Usage } from '../core/types';
 import type { PriceBook } from '../pricing/priceBook';
 import { extractUsage, isContentEvent } from '../pricing/usage';
+import { cutChunks } from '../store/bodyCap';
 import { looksJson, STORE_PARSED_JSON_MAX_BYTES } from '../store/bodyDecode';
 
 /** Bytes tee'd from one direction of an exchange, up to a limit. */
@@ -39,15 +40,8 @@ export class Capture {
 
   /** The first `max` bytes as the chunks they arrived in (the last one cut), without copying. */
   slices(max: number): Buffer[] {
-    if (this.captured <= max) return this.chunks.slice();
-    const out: Buffer[] = [];
-    let left = max;
-    for (const c of this.chunks) {
-      if (left <= 0) break;
-      out.push(c.length <= left ? c : c.subarray(0, left));
-      left -= c.length;
-    }
-    return out;
+    // A copy of the list: release() empties this.chunks once the record is built.
+    return cutChunks(this.chunks.slice(), max);
   }
 
   /** Up to `max` bytes as one buffer. */
@@ -142,7 +136,7 @@ export function decodeBody(input: Buffer | Buffer[], size: number, truncated: bo
   // Only for metadata and error messages (the store shows the exact bytes): invalid UTF-8 would
   // become U+FFFD here, which changes neither.
   const text = buf.toString('utf8');
-  if (text !== null && !truncated && looksJson(text, contentType)) {
+  if (!truncated && looksJson(text, contentType)) {
     try {
       return { stored, json: JSON.parse(text) as unknown, text };
     } catch { /* not JSON after all: stored raw */ }
@@ -290,13 +284,13 @@ export interface FinishInput {
 }
 
 /** A body's bytes for the log, up to the cap: the captured chunks as they are, or decoded when compressed. */
-function bodyBytes(capture: Capture, encoding: string | undefined, cap: number): { chunks: Buffer[]; truncated: boolean; warning: string | null } {
+function bodyBytes(capture: Capture, encoding: string | undefined, cap: number): { chunks: Buffer[]; truncated: boolean; decoded: boolean; warning: string | null } {
   const enc = (encoding ?? '').trim().toLowerCase();
   if (enc === '' || enc === 'identity') {
-    return { chunks: capture.slices(cap), truncated: !capture.complete || capture.captured > cap, warning: null };
+    return { chunks: capture.slices(cap), truncated: !capture.complete || capture.captured > cap, decoded: false, warning: null };
   }
   const d = decodeContent(capture.bytes(), encoding, cap);
-  return { chunks: d.buf.length > cap ? [d.buf.subarray(0, cap)] : [d.buf], truncated: !capture.complete || d.buf.length > cap, warning: d.warning };
+  return { chunks: cutChunks([d.buf], cap), truncated: !capture.complete || d.buf.length > cap, decoded: true, warning: d.warning };
 }
 
 /**
@@ -319,8 +313,7 @@ export function buildRecord(input: FinishInput): NewRecord {
   let streamChunks: StreamChunks | null = null;
   let res: DecodedBody;
   if (input.streamed) {
-    const compressed = input.responseEncoding !== undefined && !/^\s*identity\s*$/i.test(input.responseEncoding);
-    if (compressed) {
+    if (resRaw.decoded) {
       // A compressed stream cannot be split back into timed chunks: every event gets the end time.
       const t = input.response.times.length ? round(input.response.times[input.response.times.length - 1] - input.t0) : 0;
       streamChunks = { len: resRaw.chunks.map((c) => c.length), t: resRaw.chunks.map(() => t) };

@@ -18,22 +18,28 @@ export function truncateUtf8(s: string, maxBytes: number): string {
   return buf.toString('utf8', 0, end);
 }
 
+/** The first maxBytes of a body held as chunks, without copying (the same array when it fits). */
+export function cutChunks<T extends Uint8Array>(chunks: T[], maxBytes: number): T[] {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  if (total <= maxBytes) return chunks;
+  const out: T[] = [];
+  let left = maxBytes;
+  for (const c of chunks) {
+    if (left <= 0) break;
+    out.push(c.length <= left ? c : c.subarray(0, left) as T);
+    left -= c.length;
+  }
+  return out;
+}
+
 export function capBody(body: StoredBody, capBytes: number): StoredBody;
 export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody;
 export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody {
   switch (body.kind) {
     case 'raw': {
-      let total = 0;
-      for (const c of body.chunks) total += c.length;
-      if (total <= capBytes) return body;
-      const chunks: Uint8Array[] = [];
-      let left = capBytes;
-      for (const c of body.chunks) {
-        if (left <= 0) break;
-        chunks.push(c.length <= left ? c : c.subarray(0, left));
-        left -= c.length;
-      }
-      return { ...body, chunks, truncated: true };
+      const chunks = cutChunks(body.chunks, capBytes);
+      return chunks === body.chunks ? body : { ...body, chunks, truncated: true };
     }
     case 'json': {
       // Re-serialising is never much larger than what was sent, so a body well under the cap

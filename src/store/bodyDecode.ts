@@ -15,7 +15,7 @@ const MAX_STORED_JSON_DEPTH = 256;
 /** A body as readers see it: JSON when it parses, else text, else base64 for non-UTF-8 bytes. */
 export function storedBodyFromBytes(bytes: Uint8Array, size: number, truncated: boolean, contentType: string | undefined): StoredBody {
   if (bytes.length === 0) return size === 0 ? { kind: 'empty', size: 0, truncated: false } : { kind: 'text', text: '', size, truncated };
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const buf = asBuffer(bytes);
   let text: string;
   if (isUtf8(buf)) text = buf.toString('utf8');
   else {
@@ -31,6 +31,11 @@ export function storedBodyFromBytes(bytes: Uint8Array, size: number, truncated: 
     } catch { /* not JSON after all: shown raw */ }
   }
   return { kind: 'text', text, size, truncated };
+}
+
+/** The same bytes as a Buffer, without copying. */
+export function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
 /** True when brackets outside strings nest deeper than `limit` (a linear scan, stopped early). */

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { eventsFromChunks } from '../core/sse';
 import type { NewRecordBodies, PriceInfo, RawBody, RecordBodies, RecordSummary, SessionRef, StoredBody, StreamEvent } from '../core/types';
-import { storedBodyFromBytes } from './bodyDecode';
+import { asBuffer, storedBodyFromBytes } from './bodyDecode';
 
 /** Where a record's headers and bodies live: a line in a bodies segment. */
 export interface BodyRef {
@@ -338,10 +338,6 @@ const blobSchema = z.object({
 });
 
 const NL = 10;
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
-}
 
 /** The entry's bytes as parts to write in order (no copy of raw bodies), and their total length. */
 export function encodeBlob(blob: NewBodyBlob): { parts: Buffer[]; bytes: number } {

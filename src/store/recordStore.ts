@@ -250,7 +250,7 @@ const IOV_MAX = 1024;
 async function writeFullyV(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
   // writev takes at most IOV_MAX (1024) buffers: bigger batches go in groups of that size.
   for (let i = 0; i < bufs.length; i += IOV_MAX) {
-    const group = i === 0 && bufs.length <= IOV_MAX ? bufs : bufs.slice(i, i + IOV_MAX);
+    const group = bufs.length <= IOV_MAX ? bufs : bufs.slice(i, i + IOV_MAX);
     let total = 0;
     for (const b of group) total += b.length;
     const { bytesWritten } = await fh.writev(group, position);
@@ -653,9 +653,10 @@ export class RecordStore implements RecordStoreApi {
 
   private scheduleBatch(force: boolean): void {
     if (!this.loaded || (this.failure && !force)) return;
+    // Big bodies are worth a write of their own at once: waiting only holds their memory longer.
+    const now = this.queuedBytes >= WRITE_NOW_BYTES;
     if (this.batchScheduled) {
-      // Big bodies are worth a write of their own at once: waiting only holds their memory longer.
-      if (this.batchTimer && this.queuedBytes >= WRITE_NOW_BYTES) { clearTimeout(this.batchTimer); this.batchTimer = null; this.startBatch(); }
+      if (now && this.batchTimer) { clearTimeout(this.batchTimer); this.startBatch(); }
       return;
     }
     this.batchScheduled = true;
@@ -663,8 +664,8 @@ export class RecordStore implements RecordStoreApi {
     // kernel about as much as a few records' serialisation, so many small writes under load were
     // ~8 % of the proxy's CPU. Acknowledgements come BATCH_DELAY_MS later; only the proxy's
     // logging budget waits on them, and a megabyte of queued bodies is written at once.
-    if (this.queuedBytes >= WRITE_NOW_BYTES) { this.startBatch(); return; }
-    this.batchTimer = setTimeout(this.startBatch, BATCH_DELAY_MS);
+    if (now) this.startBatch();
+    else this.batchTimer = setTimeout(this.startBatch, BATCH_DELAY_MS);
   }
 
   private readonly startBatch = (): void => {
