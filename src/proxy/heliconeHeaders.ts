@@ -207,8 +207,11 @@ export function parseHeliconeHeaders(rawHeaders: readonly string[], newId: () =>
     let bucketMaxSize = 1;
     const b = get('helicone-cache-bucket-max-size');
     if (b) {
-      const r = bucketSchema.safeParse(b.value.trim() === '' ? 'x' : b.value.trim());
-      if (r.success) bucketMaxSize = r.data;
+      // Digits only: Number() would also take "+1", "1e1" or "0x10", which Helicone's own parser
+      // does not promise to read the same way, so those get the warning too.
+      const t = b.value.trim();
+      const r = /^\d+$/.test(t) ? bucketSchema.safeParse(t) : null;
+      if (r?.success) bucketMaxSize = r.data;
       else {
         const n = Number(b.value);
         bucketMaxSize = Number.isFinite(n) ? Math.min(MAX_BUCKET_SIZE, Math.max(1, Math.round(n))) : 1;
