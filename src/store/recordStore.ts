@@ -31,7 +31,7 @@ import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
 import type { LogRecord, NewRecord, RawBody, RecordBodies, RecordSummary, StoredBody } from '../core/types';
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
-import { decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
+import { compactSummary, decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
 import type { BodyBlob, BodyRef, IndexLine, NewBodyBlob } from './codec';
 import { MemoryIndex } from './memoryIndex';
 import { redactHeaders, redactText, redactUrl } from './redact';
@@ -600,7 +600,7 @@ export class RecordStore implements RecordStoreApi {
       summary.warnings.push(`bodies not stored: ${redactText(errorMessage(e))}`);
       entry = encodeBlob(blob);
     }
-    return { kind: 'record', id: record.id, summary, parts: entry.parts, bytes: entry.bytes, resolve: () => undefined };
+    return { kind: 'record', id: record.id, summary: compactSummary(summary, this.dict), parts: entry.parts, bytes: entry.bytes, resolve: () => undefined };
   }
 
   private push(item: QueueItem): void {

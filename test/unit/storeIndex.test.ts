@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import type { RecordQuery, SessionSummary } from '../../src/core/store';
 import type { RecordSummary } from '../../src/core/types';
 import { capBodies, capBody, truncateUtf8 } from '../../src/store/bodyCap';
-import { decodeIndexLine, DictionaryWriter, encodeRecordLine, IndexDictionary } from '../../src/store/codec';
+import { compactSummary, decodeIndexLine, DictionaryWriter, encodeRecordLine, IndexDictionary } from '../../src/store/codec';
 import { MemoryIndex } from '../../src/store/memoryIndex';
 import { makeRecord, makeUsage, summaryOf } from '../support/records';
 
@@ -220,6 +220,31 @@ describe('store index', () => {
         assert.equal(out[0].summary.price, out[1].summary.price, 'one shared price object');
         assert.ok(Object.isFrozen(out[0].summary.price));
       }
+    });
+
+    it('compactSummary keeps every field, in decodeIndexLine\'s key order, shares what the dictionary holds, and copies the rest', () => {
+      const dict = new IndexDictionary();
+      const dw = new DictionaryWriter(dict);
+      const a = s({ session: { id: 'S', path: '/a', name: 'n' }, properties: { k: 'v' }, warnings: ['w'], cache: { enabled: true, hit: false, savedUsd: null, bucketMaxSize: 2, seed: 'x' } });
+      const line = encodeRecordLine(a, { seg: 1, off: 0, len: 1 }, dw);
+      const before = compactSummary(a, dict);
+      assert.deepEqual(before, a, 'nothing lost before the dictionary knows the strings');
+      assert.notEqual(before.price, a.price, 'copied, not aliased to the caller\'s object');
+      dw.commit();
+      const decoded = line.split('\n').map((l) => decodeIndexLine(l, new IndexDictionary())).find((l) => l.type === 'record');
+      assert.ok(decoded?.type === 'record');
+      const b = { ...a, id: 'other', usage: { ...a.usage! }, price: { ...a.price! }, session: { ...a.session! } };
+      const x = compactSummary(b, dict);
+      const y = compactSummary({ ...b, id: 'third' }, dict);
+      assert.deepEqual(Object.keys(x), Object.keys(decoded.summary), 'one key order: live and reloaded summaries share a hidden class');
+      assert.deepEqual(x, b);
+      assert.equal(x.price, y.price, 'one shared price object once the dictionary holds it');
+      assert.ok(Object.isFrozen(x.price));
+      assert.equal(x.session, y.session, 'one shared session ref');
+      b.usage.promptTokens = 999;
+      assert.notEqual(x.usage?.promptTokens, 999, 'nested values are copies');
+      const extra = compactSummary({ ...b, futureField: 1 } as typeof b, dict);
+      assert.equal((extra as unknown as { futureField: number }).futureField, 1, 'unknown fields ride along');
     });
 
     it('does not commit dictionary entries of a batch that was never written', () => {
