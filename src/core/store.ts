@@ -1,7 +1,7 @@
 // The store's contract, separate from its implementation (src/store/recordStore.ts) so the proxy,
 // the query API and the UI depend on what they use, not on how records reach the disk.
 import type { Event } from './event';
-import type { LogRecord, NewRecord, RecordBodies, RecordSummary } from './types';
+import type { LogRecord, NewRecord, RecordBodies, RecordSummary, SpooledBytes } from './types';
 
 /** Filters for listing records; every field narrows. Lists are newest first. */
 export interface RecordQuery {
@@ -70,6 +70,21 @@ export interface RecordSink {
    * because forwarding must go on whatever happens to the disk).
    */
   complete(record: NewRecord): Promise<boolean>;
+  /**
+   * A place for a large body's bytes while they stream through, so the proxy does not hold them
+   * until the record is complete (32 uploads of a megabyte each would otherwise sit in memory).
+   * null when this store cannot spool (the caller keeps the bytes itself).
+   */
+  openSpool?(): BodySpool | null;
+}
+
+/** Bytes written in order to a file the store owns; handed back to it in a RawBody's `spooled`. */
+export interface BodySpool {
+  write(chunk: Uint8Array): void;
+  /** Waits for the writes: the file to put in RawBody.spooled, or why the bytes were lost. */
+  end(): Promise<SpooledBytes | { error: string }>;
+  /** The bytes are not wanted after all (the record failed or omits the body). */
+  discard(): void;
 }
 
 export interface RecordWriter extends RecordSink {

@@ -171,6 +171,14 @@ export interface RawBody {
   size: number;
   /** True when `chunks` hold only the first part of what was sent. */
   truncated: boolean;
+  /** Set when the bytes went to a spool file as they streamed (RecordSink.openSpool); `chunks` is then empty. */
+  spooled?: SpooledBytes;
+}
+
+/** Body bytes a store holds in a spool file until the record that owns them is written. */
+export interface SpooledBytes {
+  readonly path: string;
+  readonly bytes: number;
 }
 
 /** How a streamed response's raw bytes arrived: per chunk, its byte length and its time (ms since start). */

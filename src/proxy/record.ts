@@ -2,14 +2,17 @@
 // timings) into a LogRecord: body decoding, SSE parsing, usage, cost. This runs after the response
 // has ended, never while bytes are being forwarded, and never throws (a bug here still logs the
 // exchange, with an 'internal' warning).
+import { readFileSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { errorMessage } from '../core/errors';
+import type { BodySpool } from '../core/store';
 import { eventsFromChunks } from '../core/sse';
-import type { NewRecord, RawBody, RecordSummary, StoredBody, StreamChunks, StreamEvent, Usage } from '../core/types';
+import type { NewRecord, RawBody, RecordSummary, SpooledBytes, StoredBody, StreamChunks, StreamEvent, Usage } from '../core/types';
 import type { PriceBook } from '../pricing/priceBook';
 import { extractUsage, isContentEvent } from '../pricing/usage';
 import { cutChunks } from '../store/bodyCap';
 import { looksJson, STORE_PARSED_JSON_MAX_BYTES } from '../store/bodyDecode';
+import { TopLevelScanner } from './topLevelScanner';
 
 /** Bytes tee'd from one direction of an exchange, up to a limit. */
 export class Capture {
@@ -18,16 +21,86 @@ export class Capture {
   readonly times: number[] = [];
   /** Every byte seen, captured or not. */
   total = 0;
+  /** Bytes kept for the log: in `chunks`, or written to the spool once spilled. */
   captured = 0;
+  /** Once spilled: the top-level fields, read from every byte as it passed. */
+  scanner: TopLevelScanner | null = null;
+  /** After settle(): where the spilled bytes are, or why they were lost. */
+  spooled: SpooledBytes | null = null;
+  spoolError: string | null = null;
+  private spill: SpillOptions | null = null;
+  private spool: BodySpool | null = null;
+  private settled = false;
 
   constructor(readonly limit: number) {}
 
+  /**
+   * Past `threshold` bytes, stop holding the body: every byte goes through a scanner for the
+   * metadata, and up to `limit` of them to a spool file of the store's (none when `keep` is false,
+   * e.g. Helicone-Omit-Request). Without a spool to write to, the body stays in memory as before.
+   */
+  enableSpill(spill: SpillOptions): void {
+    this.spill = spill;
+  }
+
+  /** True once the body went past the threshold: `chunks` is empty, `scanner` has the fields. */
+  get spilled(): boolean { return this.scanner !== null; }
+
+  /** Bytes this capture holds in memory. */
+  get held(): number { return this.spilled ? 0 : this.captured; }
+
   push(chunk: Buffer, t: number): void {
     this.total += chunk.length;
+    if (this.scanner) { this.scanner.feed(chunk); this.toSpool(chunk); return; }
     if (this.captured >= this.limit) return;
     this.chunks.push(chunk);
     this.times.push(t);
     this.captured += chunk.length;
+    if (this.spill && this.captured > this.spill.threshold) this.startSpill(this.spill);
+  }
+
+  private startSpill(spill: SpillOptions): void {
+    this.spill = null;
+    let spool: BodySpool | null = null;
+    if (spill.keep) {
+      spool = spill.open?.() ?? null;
+      if (!spool) return; // nowhere to put it: keep the bytes in memory
+    }
+    this.spool = spool;
+    this.scanner = new TopLevelScanner(SKELETON_VALUE_MAX_BYTES);
+    const held = this.chunks.splice(0);
+    this.times.length = 0;
+    this.captured = 0;
+    for (const c of held) { this.scanner.feed(c); this.toSpool(c); }
+  }
+
+  private toSpool(c: Buffer): void {
+    if (!this.spool || this.settled || this.captured >= this.limit) return;
+    const part = this.captured + c.length > this.limit ? c.subarray(0, this.limit - this.captured) : c;
+    this.spool.write(part);
+    this.captured += part.length;
+  }
+
+  /** Waits for the spool's writes (if any) and records where the bytes are. */
+  async settle(): Promise<void> {
+    const spool = this.spool;
+    if (!spool || this.settled) return;
+    this.settled = true;
+    const r = await spool.end();
+    if ('error' in r) this.spoolError = r.error;
+    else this.spooled = r;
+  }
+
+  /** The spilled bytes are not going to the store after all. */
+  discard(): void {
+    this.spool?.discard();
+    this.spool = null;
+    this.spooled = null;
+  }
+
+  /** The store owns the spooled bytes now (it removes the file once they are written). */
+  handOver(): void {
+    this.spool = null;
   }
 
   get complete(): boolean { return this.captured === this.total; }
@@ -49,6 +122,14 @@ export class Capture {
     const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.captured);
     return all.length > max ? all.subarray(0, max) : all;
   }
+}
+
+export interface SpillOptions {
+  /** Bytes held in memory before the body spills. */
+  threshold: number;
+  /** False when the body will not be stored (omitted): it is only scanned. */
+  keep: boolean;
+  open: (() => BodySpool | null) | undefined;
 }
 
 /**
@@ -293,6 +374,25 @@ function bodyBytes(capture: Capture, encoding: string | undefined, cap: number):
   return { chunks: cutChunks([d.buf], cap), truncated: !capture.complete || d.buf.length > cap, decoded: true, warning: d.warning };
 }
 
+/** A body that went to a spool file as it streamed: its fields from the scanner, its bytes on disk. */
+function spilledBody(c: Capture): { body: DecodedBody; truncated: boolean; warning: string | null } {
+  const truncated = !c.complete;
+  const json = c.scanner?.result() ?? undefined;
+  const sp = c.spooled;
+  if (!sp) {
+    // Not kept on purpose (an omitted body), or the spool failed: the record says which.
+    const stored: RawBody = { kind: 'raw', chunks: [], size: c.total, truncated: c.total > 0 };
+    return { body: { stored, json, text: null }, truncated, warning: c.spoolError ? `body not stored: ${c.spoolError}` : null };
+  }
+  let parsed: { v: unknown } | null = null;
+  // Only for estimating tokens when a provider reported no usage: read back from the spool.
+  const full = truncated || json === undefined ? undefined : (): unknown => {
+    if (!parsed) { try { parsed = { v: JSON.parse(readFileSync(sp.path, 'utf8')) }; } catch { parsed = { v: undefined }; } }
+    return parsed.v;
+  };
+  return { body: { stored: { kind: 'raw', chunks: [], size: c.total, truncated, spooled: sp }, json, text: null, full }, truncated, warning: null };
+}
+
 /**
  * Builds the final record. The summary passed in already holds timings, status, error, headers,
  * Helicone settings; this adds bodies, usage, models and cost.
@@ -300,10 +400,19 @@ function bodyBytes(capture: Capture, encoding: string | undefined, cap: number):
 export function buildRecord(input: FinishInput): NewRecord {
   const s: RecordSummary = { ...input.summary, warnings: [...input.summary.warnings] };
   const cap = input.bodyCapBytes;
-  const reqRaw = bodyBytes(input.request, input.requestEncoding, cap);
-  if (reqRaw.warning) s.warnings.push(`request ${reqRaw.warning}`);
-  const reqTruncated = reqRaw.truncated;
-  const req = decodeBody(reqRaw.chunks, input.request.total, reqTruncated, input.requestContentType);
+  let req: DecodedBody;
+  let reqTruncated: boolean;
+  if (input.request.spilled) {
+    const r = spilledBody(input.request);
+    if (r.warning) s.warnings.push(`request ${r.warning}`);
+    req = r.body;
+    reqTruncated = r.truncated;
+  } else {
+    const reqRaw = bodyBytes(input.request, input.requestEncoding, cap);
+    if (reqRaw.warning) s.warnings.push(`request ${reqRaw.warning}`);
+    reqTruncated = reqRaw.truncated;
+    req = decodeBody(reqRaw.chunks, input.request.total, reqTruncated, input.requestContentType);
+  }
 
   const resRaw = bodyBytes(input.response, input.responseEncoding, cap);
   if (resRaw.warning) s.warnings.push(`response ${resRaw.warning}`);

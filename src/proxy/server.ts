@@ -20,6 +20,7 @@ import type { RecordSink } from '../core/store';
 import type { ErrorKind, RecordSummary } from '../core/types';
 import type { PriceBook } from '../pricing/priceBook';
 import { DEFAULT_BODY_CAP_BYTES } from '../store/bodyCap';
+import { STORE_PARSED_JSON_MAX_BYTES } from '../store/bodyDecode';
 import { isSecretHeader, redactHeaders, redactUrl } from '../store/redact';
 import { cacheKey } from './cache';
 import type { CachedResponse, ResponseCache } from './cache';
@@ -63,6 +64,13 @@ export interface ProxyOptions {
    * chunked bodies are streamed up chunk by chunk. Default 64 KB.
    */
   bufferRequestBytes?: number;
+  /**
+   * A streamed request body past this many bytes goes to a spool file of the store's as it passes
+   * (RecordSink.openSpool) instead of waiting in memory for its record: with 32 uploads of 1 MB in
+   * flight that is 32 MB of RSS. Its model and flags are read from the bytes on the way. Default
+   * 256 KB (the size past which bodies are not parsed whole anyway); 0 = never.
+   */
+  spillRequestBytes?: number;
   /**
    * Bytes of finished exchanges waiting to be recorded (built and acknowledged by the store) past
    * which new requests wait before going upstream. Default 8 MB (a waiting record holds about
@@ -184,6 +192,7 @@ interface Shared {
   table: UpstreamTable;
   bodyCap: number;
   bufferRequestBytes: number;
+  spillRequestBytes: number;
   headersTimeout: number;
   bodyTimeout: number;
   connectTimeout: number;
@@ -292,6 +301,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (te === undefined && (cl === undefined || cl === '0')) { this.dispatch(null); return; }
     const len = cl === undefined ? NaN : Number(cl);
     if (te === undefined && len <= sh.bufferRequestBytes) { this.readWholeBody((body) => this.dispatch(body)); return; }
+    const enc = header(req, 'content-encoding');
+    // A compressed body is decoded whole for the log, so it cannot be read as it streams: it stays in memory.
+    if (sh.spillRequestBytes > 0 && sh.store.openSpool && (enc === undefined || enc.trim().toLowerCase() === 'identity')) {
+      this.request.enableSpill({ threshold: sh.spillRequestBytes, keep: !h.omitRequest, open: () => sh.store.openSpool?.() ?? null });
+    }
     this.dispatch(this.teeRequestBody());
   };
 
@@ -550,6 +564,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     this.sh.active.delete(this);
+    // Spooled bytes count too: they are not in memory, but the store still has to copy them, and
+    // the backlog is what keeps traffic at the pace the disk can record.
     const p = this.sh.records.enqueue(() => this.record(), this.request.captured + this.response.captured);
     if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
   }
@@ -564,6 +580,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     s.requestHeaders = withoutSecrets(headerRecord(this.req.rawHeaders));
     s.responseHeaders = withoutSecrets(Object.fromEntries(groupPairs(this.responseHeaderPairs)));
     if (this.cacheHit && s.cache) s.cache = { ...s.cache, hit: true };
+    await this.request.settle();
     let record;
     try {
       record = buildRecord({
@@ -577,6 +594,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       sh.logger.error(`proxy: building the record of ${s.id} failed: ${errorMessage(e)}`);
       record = fallbackRecord(s, e);
     }
+    if (record.bodies.request.kind === 'raw' && record.bodies.request.spooled) this.request.handOver();
+    else this.request.discard();
     const h = this.helicone.cache;
     if (this.cacheKeyValue && h && sh.cache && record.state === 'ok' && record.status !== null && record.status >= 200 && record.status < 300 && this.response.complete) {
       try {
@@ -669,6 +688,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     opts, logger: opts.logger, store: opts.store, priceBook: opts.priceBook, cache: opts.cache ?? null, table,
     bodyCap: opts.bodyCapBytes ?? DEFAULT_BODY_CAP_BYTES,
     bufferRequestBytes: opts.bufferRequestBytes ?? 64 * 1024,
+    spillRequestBytes: opts.spillRequestBytes ?? STORE_PARSED_JSON_MAX_BYTES,
     headersTimeout: t.headersMs ?? 600_000,
     bodyTimeout: t.bodyIdleMs ?? 300_000,
     connectTimeout: t.connectMs ?? 10_000,

@@ -38,6 +38,8 @@ export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBod
 export function capBody(body: StoredBody | RawBody, capBytes: number): StoredBody | RawBody {
   switch (body.kind) {
     case 'raw': {
+      // Only the first capBytes of a spool file are copied into the entry.
+      if (body.spooled) return body.spooled.bytes <= capBytes ? body : { ...body, spooled: { path: body.spooled.path, bytes: capBytes }, truncated: true };
       const chunks = cutChunks(body.chunks, capBytes);
       return chunks === body.chunks ? body : { ...body, chunks, truncated: true };
     }

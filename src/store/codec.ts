@@ -11,7 +11,7 @@
 // "extras" object, so nothing newer is dropped and older files still load.
 import { z } from 'zod';
 import { eventsFromChunks } from '../core/sse';
-import type { NewRecordBodies, PriceInfo, RawBody, RecordBodies, RecordSummary, SessionRef, StoredBody, StreamEvent } from '../core/types';
+import type { NewRecordBodies, PriceInfo, RawBody, RecordBodies, RecordSummary, SessionRef, SpooledBytes, StoredBody, StreamEvent } from '../core/types';
 import { asBuffer, storedBodyFromBytes } from './bodyDecode';
 
 /** Where a record's headers and bodies live: a line in a bodies segment. */
@@ -383,6 +383,13 @@ export function compactSummary(s: RecordSummary, dict: IndexDictionary): RecordS
   return summary;
 }
 
+/** A piece of a bodies entry to write: bytes in memory, or bytes waiting in a spool file (spool.ts). */
+export type EntryPart = Buffer | SpooledBytes;
+
+export function isSpooled(p: EntryPart): p is SpooledBytes {
+  return !(p instanceof Uint8Array);
+}
+
 /** A record's bodies entry as readers get it: the parts of a record too big or too rarely read to keep in memory. */
 export interface BodyBlob {
   id: string;
@@ -429,10 +436,14 @@ const blobSchema = z.object({
 const NL = 10;
 
 /** The entry's bytes as parts to write in order (no copy of raw bodies), and their total length. */
-export function encodeBlob(blob: NewBodyBlob): { parts: Buffer[]; bytes: number } {
-  const raws: Buffer[] = [];
+export function encodeBlob(blob: NewBodyBlob): { parts: EntryPart[]; bytes: number } {
+  const raws: EntryPart[] = [];
   const head = (b: StoredBody | RawBody): unknown => {
     if (b.kind !== 'raw') return b;
+    if (b.spooled) {
+      if (b.spooled.bytes) raws.push(b.spooled);
+      return { kind: 'raw', n: b.spooled.bytes, size: b.size, truncated: b.truncated };
+    }
     let n = 0;
     for (const c of b.chunks) {
       if (c.length) raws.push(asBuffer(c));
@@ -447,7 +458,7 @@ export function encodeBlob(blob: NewBodyBlob): { parts: Buffer[]; bytes: number 
   });
   const parts = [Buffer.from(line + '\n'), ...raws];
   let bytes = 0;
-  for (const p of parts) bytes += p.length;
+  for (const p of parts) bytes += isSpooled(p) ? p.bytes : p.length;
   return { parts, bytes };
 }
 

@@ -29,9 +29,11 @@ import { Emitter } from '../core/event';
 import type { Event } from '../core/event';
 import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
-import type { LogRecord, NewRecord, RawBody, RecordBodies, RecordSummary, StoredBody } from '../core/types';
+import type { LogRecord, NewRecord, RawBody, RecordBodies, RecordSummary, SpooledBytes, StoredBody } from '../core/types';
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
-import { compactSummary, decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
+import { compactSummary, decodeBlob, isSpooled, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
+import type { EntryPart } from './codec';
+import { cleanSpoolDir, FileSpool, removeSpool, SPOOL_DIR, spoolFileName } from './spool';
 import type { BodyBlob, BodyRef, IndexLine, NewBodyBlob } from './codec';
 import { MemoryIndex } from './memoryIndex';
 import { redactHeaders, redactText, redactUrl } from './redact';
@@ -96,8 +98,10 @@ interface RecordItem {
    * generation and stays in V8's old space until a full GC, which with 1 MB bodies kept the
    * process at 300+ MB; a Buffer's bytes are freed with it, and the write needs bytes anyway.
    */
-  parts: Buffer[];
+  parts: EntryPart[];
   bytes: number;
+  /** Of `bytes`, those held in memory (not in a spool file): what maxQueuedBytes bounds. */
+  memBytes: number;
   resolve: (ok: boolean) => void;
 }
 interface DeleteItem {
@@ -262,6 +266,28 @@ async function writeFullyV(fh: FileHandle, bufs: Buffer[], position: number): Pr
   }
 }
 
+/** A spool file's bytes, or as many as are left of them (someone removed it): never throws. */
+async function readSpool(part: SpooledBytes): Promise<Buffer> {
+  try {
+    const b = await readFile(part.path);
+    return b.length === part.bytes ? b : b.subarray(0, part.bytes);
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+async function materialize(parts: EntryPart[], bytes: number): Promise<Buffer> {
+  const bufs: Buffer[] = [];
+  for (const p of parts) {
+    if (!isSpooled(p)) { bufs.push(p); continue; }
+    const b = await readSpool(p);
+    // Keep the entry's layout even if the spool lost bytes: pad to the length its header promises.
+    bufs.push(b.length === p.bytes ? b : Buffer.concat([b, Buffer.alloc(p.bytes - b.length, 0x20)]));
+  }
+  return Buffer.concat(bufs, bytes);
+}
+
+
 /** Opens for positional read/write, creating it. Not 'a': on Linux O_APPEND makes pwrite ignore the position. */
 function openRw(file: string): Promise<FileHandle> {
   return open(file, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
@@ -326,6 +352,13 @@ export class RecordStore implements RecordStoreApi {
   private followTimer: NodeJS.Timeout | null = null;
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private bytesSinceMaintenance = 0;
+  /** Set once <records>/spool exists: openSpool() hands out files there. */
+  private spoolDir: string | null = null;
+  /** Reused for copying spool files into segments (the writer copies one at a time). */
+  private copyBuf: Buffer | null = null;
+  private reportedSpoolLoss = false;
+  /** Spool files being removed: close() waits for them, so a clean exit leaves none behind. */
+  private readonly spoolRemovals = new Set<Promise<void>>();
   private lastLoad: StoreLoadStats = { records: 0, ms: 0, corruptLines: 0, tornBytes: 0 };
 
   /** Does no I/O: call load() (or use RecordStore.open) before relying on the contents. */
@@ -373,6 +406,7 @@ export class RecordStore implements RecordStoreApi {
   load(): Promise<void> {
     this.loadPromise ??= this.run(async () => {
       await this.loadFromDisk(true);
+      await this.prepareSpoolDir();
       this.loaded = true;
       this.emitter.fire({ type: 'reset' });
       if (this.lock.held) {
@@ -386,6 +420,23 @@ export class RecordStore implements RecordStoreApi {
       if (this.queue.length) this.scheduleBatch(true);
     });
     return this.loadPromise;
+  }
+
+  private async prepareSpoolDir(): Promise<void> {
+    const dir = path.join(this.dir, SPOOL_DIR);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (e) {
+      if (codeOf(e) !== 'EEXIST') { this.logger.debug(`store: no spool dir (${errorMessage(e)}); large bodies wait in memory`); return; }
+    }
+    const removed = await cleanSpoolDir(dir);
+    if (removed) this.logger.info(`store: removed ${removed} spool file(s) of requests cut off by an earlier crash`);
+    this.spoolDir = dir;
+  }
+
+  openSpool(): FileSpool | null {
+    if (this.closed || !this.spoolDir) return null;
+    return new FileSpool(path.join(this.spoolDir, spoolFileName()));
   }
 
   // ---- reading ---------------------------------------------------------------------------------
@@ -440,6 +491,7 @@ export class RecordStore implements RecordStoreApi {
   complete(record: NewRecord): Promise<boolean> {
     if (this.closed) {
       this.logger.warn(`store: record ${String(record?.id)} completed after the store was closed; not stored`);
+      this.dropRecordSpools(record);
       return Promise.resolve(false);
     }
     let item: RecordItem;
@@ -447,6 +499,7 @@ export class RecordStore implements RecordStoreApi {
       item = this.prepare(record);
     } catch (e) {
       this.logger.error(`store: record ${String(record?.id)} could not be stored: ${redactText(errorMessage(e))}`);
+      this.dropRecordSpools(record);
       return Promise.resolve(false);
     }
     const prev = this.index.upsert(item.summary);
@@ -536,6 +589,7 @@ export class RecordStore implements RecordStoreApi {
       await this.closeHandles();
       await this.lock.release().catch(() => undefined);
     });
+    await Promise.all([...this.spoolRemovals]);
     this.emitter.dispose();
   }
 
@@ -567,7 +621,7 @@ export class RecordStore implements RecordStoreApi {
     // A plain JSON copy: the caller may keep mutating its objects, and a value JSON cannot hold
     // (a BigInt, a cycle) must fail here, for this record, never later inside a shared batch.
     const rest = toPlain(raw) as typeof raw;
-    const capped = capBodies(bodies ?? EMPTY_BODIES, this.bodyCap);
+    const capped = capBodies(this.ownSpoolsOnly(bodies ?? EMPTY_BODIES), this.bodyCap);
     const wasPending = rest.state === 'pending';
     const summary: RecordSummary = {
       ...rest,
@@ -591,7 +645,7 @@ export class RecordStore implements RecordStoreApi {
     };
     // Serialise now. Only the line is kept while queued (not the objects too), so a long disk
     // failure holds one copy. Bodies JSON cannot write still leave the record (and say why).
-    let entry: { parts: Buffer[]; bytes: number };
+    let entry: { parts: EntryPart[]; bytes: number };
     try {
       entry = encodeBlob(blob);
     } catch (e) {
@@ -600,12 +654,48 @@ export class RecordStore implements RecordStoreApi {
       summary.warnings.push(`bodies not stored: ${redactText(errorMessage(e))}`);
       entry = encodeBlob(blob);
     }
-    return { kind: 'record', id: record.id, summary: compactSummary(summary, this.dict), parts: entry.parts, bytes: entry.bytes, resolve: () => undefined };
+    let memBytes = 0;
+    for (const p of entry.parts) if (!isSpooled(p)) memBytes += p.length;
+    return { kind: 'record', id: record.id, summary: compactSummary(summary, this.dict), parts: entry.parts, bytes: entry.bytes, memBytes, resolve: () => undefined };
+  }
+
+  private dropSpools(item: RecordItem): void {
+    for (const p of item.parts) if (isSpooled(p)) this.removeSpoolFile(p.path);
+  }
+
+  private removeSpoolFile(file: string): void {
+    const p = removeSpool(file).finally(() => this.spoolRemovals.delete(p));
+    this.spoolRemovals.add(p);
+  }
+
+  /** Spool files of a record the store will not write (it owns them once complete() is called). */
+  private dropRecordSpools(record: NewRecord | undefined): void {
+    for (const b of [record?.bodies?.request, record?.bodies?.response]) {
+      if (b?.kind === 'raw' && b.spooled && typeof b.spooled.path === 'string' && this.spoolDir && path.dirname(b.spooled.path) === this.spoolDir) {
+        this.removeSpoolFile(b.spooled.path);
+      }
+    }
+  }
+
+  /**
+   * The store copies a spooled body into its log and then deletes the file: only files it handed
+   * out itself qualify, never a path a caller made up.
+   */
+  private ownSpoolsOnly(bodies: NewRecord['bodies']): NewRecord['bodies'] {
+    const check = (b: StoredBody | RawBody): StoredBody | RawBody => {
+      if (b?.kind !== 'raw' || !b.spooled) return b;
+      const ok = this.spoolDir !== null && typeof b.spooled.path === 'string' && path.dirname(b.spooled.path) === this.spoolDir
+        && Number.isSafeInteger(b.spooled.bytes) && b.spooled.bytes >= 0;
+      return ok ? b : { kind: 'raw', chunks: [], size: b.size, truncated: true };
+    };
+    const request = check(bodies.request);
+    const response = check(bodies.response);
+    return request === bodies.request && response === bodies.response ? bodies : { ...bodies, request, response };
   }
 
   private push(item: QueueItem): void {
     this.queue.push(item);
-    if (item.kind === 'record') this.queuedBytes += item.bytes;
+    if (item.kind === 'record') this.queuedBytes += item.memBytes;
     this.enforceQueueBound();
   }
 
@@ -617,8 +707,9 @@ export class RecordStore implements RecordStoreApi {
       const i = this.queue.findIndex((q) => q.kind === 'record');
       if (i < 0 || i === this.queue.length - 1) break;
       const [gone] = this.queue.splice(i, 1) as [RecordItem];
-      this.queuedBytes -= gone.bytes;
+      this.queuedBytes -= gone.memBytes;
       gone.resolve(false);
+      this.dropSpools(gone);
       this.dropped++;
       if (this.unwritten.get(gone.id) === gone) this.unwritten.delete(gone.id);
       const cur = this.index.get(gone.id);
@@ -697,7 +788,7 @@ export class RecordStore implements RecordStoreApi {
       await this.ensureWritable();
       if ((this.segs.get(this.activeSeg)?.end ?? 0) >= this.segmentBytes) await this.rotate();
       const seg = this.segs.get(this.activeSeg)!;
-      const bodyParts: Buffer[] = [];
+      const bodyParts: EntryPart[] = [];
       const indexParts: string[] = [];
       const placed: Array<[RecordItem, BodyRef]> = [];
       const dw = new DictionaryWriter(this.dict);
@@ -715,7 +806,7 @@ export class RecordStore implements RecordStoreApi {
         }
       }
       const indexBuf = Buffer.from(indexParts.join(''));
-      if (bodyParts.length) await writeFullyV(this.segFh!, bodyParts, seg.end);
+      if (bodyParts.length) await this.writeParts(this.segFh!, bodyParts, seg.end);
       await writeFully(this.indexFh!, indexBuf, this.indexSize);
       // Both writes returned: commit our view of the files, then acknowledge.
       dw.commit();
@@ -724,7 +815,7 @@ export class RecordStore implements RecordStoreApi {
       seg.end = off;
       this.indexSize += indexBuf.length;
       for (const [item, ref] of placed) {
-        this.queuedBytes -= item.bytes;
+        this.queuedBytes -= item.memBytes;
         if (this.index.get(item.id) === item.summary) {
           const old = this.refs.get(item.id);
           if (old) { const o = this.segs.get(old.seg); if (o) o.live--; this.deadLines++; }
@@ -734,6 +825,7 @@ export class RecordStore implements RecordStoreApi {
           this.deadLines++; // deleted or superseded while it waited
         }
         if (this.unwritten.get(item.id) === item) this.unwritten.delete(item.id);
+        this.dropSpools(item);
       }
       for (const item of items) {
         if (item.kind === 'delete') this.deadLines++;
@@ -747,6 +839,56 @@ export class RecordStore implements RecordStoreApi {
       for (const item of items) this.notAcknowledged(item);
       await this.onWriteFailure(e);
       return false;
+    }
+  }
+
+  /** Writes an entry's parts in order: buffers with writev, spool files copied through one reused buffer. */
+  private async writeParts(fh: FileHandle, parts: EntryPart[], position: number): Promise<void> {
+    let run: Buffer[] = [];
+    let runBytes = 0;
+    for (const p of parts) {
+      if (!isSpooled(p)) { run.push(p); runBytes += p.length; continue; }
+      if (run.length) { await writeFullyV(fh, run, position); position += runBytes; run = []; runBytes = 0; }
+      await this.copySpool(fh, p, position);
+      position += p.bytes;
+    }
+    if (run.length) await writeFullyV(fh, run, position);
+  }
+
+  private async copySpool(fh: FileHandle, part: SpooledBytes, position: number): Promise<void> {
+    const buf = (this.copyBuf ??= Buffer.allocUnsafe(MB));
+    let done = 0;
+    let src: FileHandle | null = null;
+    let lost: string | null = null;
+    try {
+      src = await open(part.path, 'r');
+    } catch (e) {
+      lost = errorMessage(e);
+    }
+    try {
+      while (src && done < part.bytes) {
+        let n: number;
+        try {
+          n = (await src.read(buf, 0, Math.min(buf.length, part.bytes - done), done)).bytesRead;
+        } catch (e) {
+          lost = errorMessage(e);
+          break;
+        }
+        if (n === 0) { lost = `it ended after ${done} of ${part.bytes} bytes`; break; }
+        // A failure here is the segment's (disk full...): it fails the batch, which is retried.
+        await writeFully(fh, buf.subarray(0, n), position + done);
+        done += n;
+      }
+    } finally {
+      await src?.close().catch(() => undefined);
+    }
+    if (done < part.bytes) {
+      // The entry's header already promises this many bytes: pad, so the entry and the ones after it stay readable.
+      if (!this.reportedSpoolLoss) {
+        this.reportedSpoolLoss = true;
+        this.logger.warn(`store: a spooled body could not be read back (${lost ?? 'unknown'}); it is stored as blanks`);
+      }
+      await writeFully(fh, Buffer.alloc(part.bytes - done, 0x20), position + done);
     }
   }
 
@@ -1277,7 +1419,7 @@ export class RecordStore implements RecordStoreApi {
     const summary = this.index.get(id);
     if (!summary) return undefined;
     const queued = this.unwritten.get(id);
-    if (queued) return decodeBlob(Buffer.concat(queued.parts, queued.bytes));
+    if (queued) return decodeBlob(await materialize(queued.parts, queued.bytes));
     const cached = this.blobCache.get(id);
     if (cached) return cached;
     const ref = this.refs.get(id);

@@ -1,7 +1,9 @@
 // The proxy end to end in plain Node: the official OpenAI and Anthropic SDKs -> LLM Lens (real
 // store, price book, cache, query API) -> the mock upstream.
 import * as assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { RecordingLogger } from '../../src/core/logger';
@@ -341,6 +343,40 @@ describe('proxy', function () {
       assert.equal(r.requestBytes, big.length);
       assert.equal(r.bodies.request.truncated, true);
       assert.equal(r.bodies.request.size, big.length);
+    });
+
+    it('spills a large request body to the store\'s spool as it streams, and logs it exactly, model read after the prompt', async () => {
+      // The OpenAI Python SDK sends "messages" before "model": the model sits after the megabyte.
+      const big = JSON.stringify({ messages: [{ role: 'user', content: 'a "quoted" \\ prompt\n'.repeat(50_000) }], model: 'gpt-4o-mini', stream: false });
+      const store = h.runtime.store as RecordStore;
+      const open = store.openSpool.bind(store);
+      let spools = 0;
+      store.openSpool = () => { spools++; return open(); };
+      const res = await rawRequest(`${h.url}/v1/chat/completions`, { headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, body: big });
+      assert.equal(res.status, 200);
+      assert.equal(h.mock.requests.at(-1)!.body.toString(), big, 'forwarded untouched');
+      const r = await h.record(h.runtime.store.list()[0].id);
+      assert.equal(r.requestModel, 'gpt-4o-mini');
+      assert.equal(r.requestBytes, Buffer.byteLength(big));
+      assert.equal(r.bodies.request.kind, 'text', 'over the parse limit: shown as text, byte for byte');
+      assert.equal(r.bodies.request.text, big);
+      assert.equal(r.bodies.request.truncated, false);
+      assert.ok(r.usage && r.costUsd !== null, 'usage and cost as for any request');
+      assert.equal(spools, 1, 'the body went through a spool file, not memory');
+      await h.runtime.store.flush();
+      const spool = path.join(h.dataDir, 'records', 'spool');
+      for (let i = 0; i < 50 && readdirSync(spool).length; i++) await new Promise((ok) => setTimeout(ok, 20));
+      assert.deepEqual(readdirSync(spool), [], 'the spool file goes once its bytes are in the log');
+    });
+
+    it('spills an omitted large body without keeping it, and still reads its model', async () => {
+      const big = JSON.stringify({ messages: [{ role: 'user', content: 'y'.repeat(600_000) }], model: 'gpt-4o-mini' });
+      await rawRequest(`${h.url}/v1/chat/completions`, { headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Helicone-Omit-Request': 'true' }, body: big });
+      const r = await h.record(h.runtime.store.list()[0].id);
+      assert.equal(r.bodies.request.kind, 'omitted');
+      assert.equal(r.requestModel, 'gpt-4o-mini');
+      assert.deepEqual(readdirSync(path.join(h.dataDir, 'records', 'spool')), []);
+      assert.ok(!readAllFiles(h.dataDir).some((f) => f.bytes.includes('y'.repeat(1000))), 'the omitted prompt is nowhere on disk');
     });
 
     it('answers 404 naming the routes for an unknown path, and logs it', async () => {

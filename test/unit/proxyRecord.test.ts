@@ -1,7 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { BodySpool } from '../../src/core/store';
 import type { NewRecord, RecordBodies, RecordSummary } from '../../src/core/types';
-import { decodeBlob, encodeBlob } from '../../src/store/codec';
+import { decodeBlob, encodeBlob, isSpooled } from '../../src/store/codec';
 import { STORE_PARSED_JSON_MAX_BYTES, storedBodyFromBytes } from '../../src/store/bodyDecode';
 import { PriceBook } from '../../src/pricing/priceBook';
 import fc from 'fast-check';
@@ -10,7 +14,7 @@ import { Capture, buildRecord, decodeBody, decodeContent, jsonSkeleton } from '.
 /** The bodies as a reader gets them back from the store's codec. */
 function read(r: NewRecord): RecordBodies {
   const e = encodeBlob({ id: r.id, requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, bodies: r.bodies });
-  return decodeBlob(Buffer.concat(e.parts)).bodies;
+  return decodeBlob(Buffer.concat(e.parts.map((p) => (isSpooled(p) ? readFileSync(p.path).subarray(0, p.bytes) : p)))).bodies;
 }
 
 function shown(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): ReturnType<typeof storedBodyFromBytes> {
@@ -140,6 +144,63 @@ describe('proxy record building', () => {
       assert.equal(r.requestModel, 'gpt-4o-mini');
       assert.equal(r.usage?.promptTokens, 70000);
       assert.equal(r.usage?.estimated, false);
+    });
+
+    it('spills past the threshold: holds nothing, caps what it spools, and builds the same record from the scanner and the file', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'lens-spill-'));
+      try {
+        const file = path.join(dir, 'x.body');
+        let ended = false;
+        const spool: BodySpool = {
+          write: (c) => { assert.ok(!ended, 'no write after end'); appendFileSync(file, c); },
+          end: () => { ended = true; return Promise.resolve({ path: file, bytes: existsSync(file) ? statSync(file).size : 0 }); },
+          discard: () => undefined,
+        };
+        const prompt = 'word '.repeat(STORE_PARSED_JSON_MAX_BYTES / 4);
+        const reqText = JSON.stringify({ messages: [{ role: 'user', content: prompt }], model: 'gpt-4o-mini' });
+        const resText = JSON.stringify({ id: 'x', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'short answer' } }] });
+        const req = new Capture(200_000);
+        req.enableSpill({ threshold: 50_000, keep: true, open: () => spool });
+        const bytes = Buffer.from(reqText);
+        for (let i = 0; i < bytes.length; i += 30_000) req.push(bytes.subarray(i, i + 30_000), 0);
+        assert.ok(req.spilled);
+        assert.equal(req.held, 0);
+        assert.deepEqual(req.chunks, []);
+        assert.equal(req.total, bytes.length);
+        assert.equal(req.captured, 200_000, 'spooled up to the limit only');
+        await req.settle();
+        const r = buildRecord({
+          summary: summary(), t0: 0, request: req, response: capture([[resText, 1]]), requestEncoding: undefined,
+          requestContentType: 'application/json', responseEncoding: undefined, responseContentType: 'application/json', streamed: false,
+          bodyCapBytes: 200_000, modelOverride: null, priceBook: new PriceBook(),
+        });
+        assert.equal(r.requestModel, 'gpt-4o-mini', 'read from bytes past the cap');
+        assert.equal(r.bodies.request.kind, 'raw');
+        const back = read(r).request;
+        assert.equal(back.text, reqText.slice(0, 200_000));
+        assert.equal(back.truncated, true);
+        assert.equal(back.size, bytes.length);
+        assert.ok(r.warnings.some((w) => /request body over 200000 bytes/.test(w)));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('keeps the body in memory when the store has no spool, and only scans an omitted one', () => {
+      const big = Buffer.from(JSON.stringify({ model: 'm', messages: ['x'.repeat(100_000)] }));
+      const noSpool = new Capture(1 << 20);
+      noSpool.enableSpill({ threshold: 10_000, keep: true, open: () => null });
+      noSpool.push(big, 0);
+      assert.ok(!noSpool.spilled);
+      assert.equal(noSpool.held, big.length);
+      const omitted = new Capture(1 << 20);
+      let opened = 0;
+      omitted.enableSpill({ threshold: 10_000, keep: false, open: () => { opened++; return null; } });
+      omitted.push(big, 0);
+      assert.ok(omitted.spilled);
+      assert.equal(opened, 0);
+      assert.equal(omitted.held, 0);
+      assert.deepEqual(omitted.scanner?.result(), { model: 'm' });
     });
 
     it('parses the whole large body when tokens must be estimated', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RecordingLogger } from '../../src/core/logger';
 import type { StoreChange } from '../../src/core/store';
-import type { LogRecord, RecordSummary } from '../../src/core/types';
+import type { LogRecord, RecordSummary, SpooledBytes } from '../../src/core/types';
 import { DictionaryWriter, encodeBlob, encodeRecordLine, IndexDictionary } from '../../src/store/codec';
 import { RecordStore } from '../../src/store/recordStore';
 import type { RecordStoreOptions } from '../../src/store/recordStore';
@@ -60,7 +60,7 @@ function writeBigStore(dir: string, n: number): string[] {
     const len = entry.bytes;
     index.push(encodeRecordLine(indexed(r), { seg: 1, off, len }, dw));
     dw.commit();
-    bodies.push(...entry.parts, Buffer.from('\n'));
+    bodies.push(...(entry.parts as Buffer[]), Buffer.from('\n'));
     off += len + 1;
     ids.push(r.id);
   }
@@ -366,7 +366,7 @@ describe('RecordStore', () => {
       for (const cut of cuts) {
         const dataDir = path.join(root, `cut-${cut}`);
         mkdirSync(path.join(dataDir, 'records'), { recursive: true });
-        for (const f of readdirSync(srcDir)) if (f !== 'writer.lock') copyFileSync(path.join(srcDir, f), path.join(dataDir, 'records', f));
+        for (const f of readdirSync(srcDir)) if (f !== 'writer.lock' && f !== 'spool') copyFileSync(path.join(srcDir, f), path.join(dataDir, 'records', f));
         truncateSync(path.join(dataDir, 'records', 'index.jsonl'), cut);
         const expected = lines.filter((l) => l.end < cut && l.id).map((l) => l.id as string);
         logger = new RecordingLogger();
@@ -599,6 +599,86 @@ describe('RecordStore', () => {
       const r = makeRecord();
       await s.complete(r);
       assert.deepEqual((await s.getRecord(r.id))?.bodies, r.bodies);
+    });
+  });
+
+  describe('spooled bodies', () => {
+    async function spooled(s: RecordStore, bytes: Buffer, pieces = 7): Promise<SpooledBytes> {
+      const spool = s.openSpool();
+      assert.ok(spool, 'a writer store hands out spools');
+      const step = Math.ceil(bytes.length / pieces);
+      for (let i = 0; i < bytes.length; i += step) spool.write(bytes.subarray(i, i + step));
+      const r = await spool.end();
+      assert.ok(!('error' in r), JSON.stringify(r));
+      return r;
+    }
+    const spoolDir = (): string => path.join(root, 'records', 'spool');
+
+    it('copies a spooled body into the log: the same bytes from the queue, from disk and after a reopen; the file goes', async () => {
+      const s = await openStore({ syncIntervalMs: 10_000 });
+      const text = JSON.stringify({ messages: [{ role: 'user', content: 'z'.repeat(300_000) }], model: 'gpt-4o' });
+      const sp = await spooled(s, Buffer.from(text));
+      const r = makeRecord();
+      const done = s.complete({ ...r, bodies: { ...r.bodies, request: { kind: 'raw', chunks: [], size: sp.bytes, truncated: false, spooled: sp } } });
+      const queued = await s.getRecord(r.id);
+      assert.equal(queued?.bodies.request.text, text, 'readable while queued');
+      assert.equal(await done, true);
+      await until(() => readdirSync(spoolDir()).length === 0, 2000, 'the spool file to go');
+      assert.equal((await s.getRecord(r.id))?.bodies.request.text, text);
+      assert.deepEqual((await s.getRecord(r.id))?.bodies.response, r.bodies.response, 'the entries around it intact');
+      await s.close();
+      const again = await openStore();
+      assert.equal((await again.getRecord(r.id))?.bodies.request.text, text);
+    });
+
+    it('cuts a spooled body at the cap, marked truncated with its full size', async () => {
+      const s = await openStore({ bodyCapBytes: 1000 });
+      const sp = await spooled(s, Buffer.from('q'.repeat(5000)));
+      const r = makeRecord();
+      assert.equal(await s.complete({ ...r, bodies: { ...r.bodies, request: { kind: 'raw', chunks: [], size: 5000, truncated: false, spooled: sp } } }), true);
+      const got = (await s.getRecord(r.id))!.bodies.request;
+      assert.equal(got.text, 'q'.repeat(1000));
+      assert.equal(got.truncated, true);
+      assert.equal(got.size, 5000);
+    });
+
+    it('never reads or deletes a "spool" path it did not hand out', async () => {
+      const s = await openStore();
+      const outside = path.join(root, 'not-a-spool.txt');
+      writeFileSync(outside, 'private file');
+      const r = makeRecord();
+      assert.equal(await s.complete({ ...r, bodies: { ...r.bodies, request: { kind: 'raw', chunks: [], size: 12, truncated: false, spooled: { path: outside, bytes: 12 } } } }), true);
+      assert.ok(existsSync(outside));
+      const got = (await s.getRecord(r.id))!.bodies.request;
+      assert.ok(!(got.text ?? '').includes('private'));
+      assert.equal(got.truncated, true);
+    });
+
+    it('pads a spooled body that vanished, keeping the record and the entries after it', async () => {
+      const s = await openStore({ syncIntervalMs: 10_000 });
+      const sp = await spooled(s, Buffer.from('w'.repeat(1000)));
+      unlinkSync(sp.path);
+      const a = makeRecord();
+      const b = makeRecord();
+      await Promise.all([
+        s.complete({ ...a, bodies: { ...a.bodies, request: { kind: 'raw', chunks: [], size: 1000, truncated: false, spooled: sp } } }),
+        s.complete(b),
+      ]);
+      await s.close();
+      const again = await openStore();
+      assert.equal((await again.getRecord(a.id))?.bodies.request.size, 1000);
+      assert.deepEqual((await again.getRecord(b.id))?.bodies, b.bodies);
+      assert.ok(logger.messages('warn').some((l) => /spooled body could not be read back/.test(l)), logger.messages().join('\n'));
+    });
+
+    it('removes spool files of processes that are gone when it opens, and keeps those of live ones', async () => {
+      mkdirSync(spoolDir(), { recursive: true });
+      const dead = spawn(process.execPath, ['-e', '0']);
+      await new Promise((ok) => dead.on('exit', ok));
+      writeFileSync(path.join(spoolDir(), `${dead.pid}-abc-1.body`), 'left by a crash');
+      writeFileSync(path.join(spoolDir(), `${process.pid}-abc-2.body`), 'in use');
+      await openStore();
+      assert.deepEqual(readdirSync(spoolDir()), [`${process.pid}-abc-2.body`]);
     });
   });
 
