@@ -547,7 +547,7 @@ export class RecordStore implements RecordStoreApi {
       } catch (e) {
         throw new LensError('STORE_WRITE_FAILED', `Could not clear the request log in ${this.dir}: ${errorMessage(e)}`, { cause: e });
       }
-      for (const item of this.queue) item.resolve(false);
+      for (const item of this.queue) { item.resolve(false); if (item.kind === 'record') this.dropSpools(item); }
       this.queue = [];
       this.queuedBytes = 0;
       this.unwritten.clear();
@@ -584,7 +584,7 @@ export class RecordStore implements RecordStoreApi {
     this.stopFollow();
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.run(async () => {
-      for (const item of this.queue) item.resolve(false);
+      for (const item of this.queue) { item.resolve(false); if (item.kind === 'record') this.dropSpools(item); }
       if (this.queue.length) this.logger.warn(`store: closed with ${this.queue.length} records not written (${this.failure?.message ?? 'unknown error'})`);
       await this.closeHandles();
       await this.lock.release().catch(() => undefined);
