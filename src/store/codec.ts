@@ -383,11 +383,18 @@ export function compactSummary(s: RecordSummary, dict: IndexDictionary): RecordS
   return summary;
 }
 
-/** A piece of a bodies entry to write: bytes in memory, or bytes waiting in a spool file (spool.ts). */
-export type EntryPart = Buffer | SpooledBytes;
+/** Which body of an entry a side file holds. */
+export type SideName = 'request' | 'response';
 
-export function isSpooled(p: EntryPart): p is SpooledBytes {
-  return !(p instanceof Uint8Array);
+/**
+ * A bodies entry ready to write: `parts` go into the segment in order (`bytes` of them); a body
+ * spooled while it streamed stays out of line, its file moved next to the segment as the entry's
+ * side file (recordStore.ts) instead of being copied in.
+ */
+export interface EncodedEntry {
+  parts: Buffer[];
+  bytes: number;
+  side: Partial<Record<SideName, SpooledBytes>>;
 }
 
 /** A record's bodies entry as readers get it: the parts of a record too big or too rarely read to keep in memory. */
@@ -410,7 +417,8 @@ export interface NewBodyBlob {
 // message), then, for each body of kind 'raw', its bytes exactly as sent: `n` of them, request
 // first. The index points at the whole entry (offset and length), so nothing reads the segment
 // line by line. Entries written before raw bodies existed are the JSON line alone.
-const rawBodySchema = z.object({ kind: z.literal('raw'), n: z.number().int().nonnegative(), size: z.number(), truncated: z.boolean() });
+// A body kept out of line has `x` bytes in the entry's side file (see EncodedEntry) and n = 0.
+const rawBodySchema = z.object({ kind: z.literal('raw'), n: z.number().int().nonnegative(), x: z.number().int().nonnegative().optional(), size: z.number(), truncated: z.boolean() });
 
 const storedBodySchema = z.object({
   kind: z.enum(['json', 'text', 'base64', 'omitted', 'empty']),
@@ -436,13 +444,14 @@ const blobSchema = z.object({
 const NL = 10;
 
 /** The entry's bytes as parts to write in order (no copy of raw bodies), and their total length. */
-export function encodeBlob(blob: NewBodyBlob): { parts: EntryPart[]; bytes: number } {
-  const raws: EntryPart[] = [];
-  const head = (b: StoredBody | RawBody): unknown => {
+export function encodeBlob(blob: NewBodyBlob): EncodedEntry {
+  const raws: Buffer[] = [];
+  const side: EncodedEntry['side'] = {};
+  const head = (b: StoredBody | RawBody, which: SideName): unknown => {
     if (b.kind !== 'raw') return b;
-    if (b.spooled) {
-      if (b.spooled.bytes) raws.push(b.spooled);
-      return { kind: 'raw', n: b.spooled.bytes, size: b.size, truncated: b.truncated };
+    if (b.spooled && b.spooled.bytes > 0) {
+      side[which] = b.spooled;
+      return { kind: 'raw', n: 0, x: b.spooled.bytes, size: b.size, truncated: b.truncated };
     }
     let n = 0;
     for (const c of b.chunks) {
@@ -454,12 +463,12 @@ export function encodeBlob(blob: NewBodyBlob): { parts: EntryPart[]; bytes: numb
   const { request, response, streamEvents, streamChunks, reassembled } = blob.bodies;
   const line = JSON.stringify({
     id: blob.id, requestHeaders: blob.requestHeaders, responseHeaders: blob.responseHeaders,
-    bodies: { request: head(request), response: head(response), streamEvents, streamChunks: streamChunks ?? null, reassembled },
+    bodies: { request: head(request, 'request'), response: head(response, 'response'), streamEvents, streamChunks: streamChunks ?? null, reassembled },
   });
   const parts = [Buffer.from(line + '\n'), ...raws];
   let bytes = 0;
-  for (const p of parts) bytes += isSpooled(p) ? p.bytes : p.length;
-  return { parts, bytes };
+  for (const p of parts) bytes += p.length;
+  return { parts, bytes, side };
 }
 
 function headerValue(headers: Record<string, string>, name: string): string | undefined {
@@ -467,21 +476,41 @@ function headerValue(headers: Record<string, string>, name: string): string | un
   return undefined;
 }
 
-/** Parses and validates one entry read from disk (one record at a time, so zod's cost is fine). */
-export function decodeBlob(buf: Buffer): BodyBlob {
+/** The side files an entry's bodies need (read them, then pass them to decodeBlob). */
+export function sideFilesOf(buf: Buffer): SideName[] {
+  const nl = buf.indexOf(NL);
+  try {
+    const head = JSON.parse(buf.toString('utf8', 0, nl < 0 ? buf.length : nl)) as { bodies?: Record<string, { x?: unknown } | null> };
+    return (['request', 'response'] as const).filter((k) => typeof head.bodies?.[k]?.x === 'number' && (head.bodies[k]!.x as number) > 0);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Parses and validates one entry read from disk (one record at a time, so zod's cost is fine).
+ * `side` holds the side files' bytes; a side file that is missing or short shows as a lost body.
+ */
+export function decodeBlob(buf: Buffer, side: Partial<Record<SideName, Buffer | null>> = {}): BodyBlob {
   const nl = buf.indexOf(NL);
   const headEnd = nl < 0 ? buf.length : nl;
   const parsed = blobSchema.parse(JSON.parse(buf.toString('utf8', 0, headEnd)));
   let at = headEnd + 1;
-  const body = (b: z.infer<typeof rawBodySchema> | z.infer<typeof storedBodySchema>, headers: Record<string, string>): { stored: StoredBody; bytes: Buffer | null } => {
+  const body = (b: z.infer<typeof rawBodySchema> | z.infer<typeof storedBodySchema>, headers: Record<string, string>, which: SideName): { stored: StoredBody; bytes: Buffer | null } => {
     if (b.kind !== 'raw') return { stored: b as StoredBody, bytes: null };
+    if (b.x) {
+      const ext = side[which];
+      if (!ext || ext.length < b.x) return { stored: { kind: 'empty', size: b.size, truncated: true }, bytes: null };
+      const bytes = ext.subarray(0, b.x);
+      return { stored: storedBodyFromBytes(bytes, b.size, b.truncated, headerValue(headers, 'content-type')), bytes };
+    }
     if (at + b.n > buf.length) throw new Error(`the entry is shorter than its bodies (${buf.length} < ${at + b.n} bytes)`);
     const bytes = buf.subarray(at, at + b.n);
     at += b.n;
     return { stored: storedBodyFromBytes(bytes, b.size, b.truncated, headerValue(headers, 'content-type')), bytes };
   };
-  const req = body(parsed.bodies.request, parsed.requestHeaders);
-  const res = body(parsed.bodies.response, parsed.responseHeaders);
+  const req = body(parsed.bodies.request, parsed.requestHeaders, 'request');
+  const res = body(parsed.bodies.response, parsed.responseHeaders, 'response');
   let streamEvents: StreamEvent[] | null = parsed.bodies.streamEvents;
   const chunks = parsed.bodies.streamChunks;
   if (!streamEvents && chunks && res.bytes) {

@@ -31,8 +31,8 @@ import type { Logger } from '../core/logger';
 import type { RecordQuery, RecordStoreApi, SessionSummary, StoreChange } from '../core/store';
 import type { LogRecord, NewRecord, RawBody, RecordBodies, RecordSummary, SpooledBytes, StoredBody } from '../core/types';
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
-import { compactSummary, decodeBlob, isSpooled, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary } from './codec';
-import type { EntryPart } from './codec';
+import { compactSummary, decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary, sideFilesOf } from './codec';
+import type { EncodedEntry, SideName } from './codec';
 import { cleanSpoolDir, FileSpool, removeSpool, SPOOL_DIR, spoolFileName } from './spool';
 import type { BodyBlob, BodyRef, IndexLine, NewBodyBlob } from './codec';
 import { MemoryIndex } from './memoryIndex';
@@ -98,10 +98,14 @@ interface RecordItem {
    * generation and stays in V8's old space until a full GC, which with 1 MB bodies kept the
    * process at 300+ MB; a Buffer's bytes are freed with it, and the write needs bytes anyway.
    */
-  parts: EntryPart[];
+  parts: Buffer[];
   bytes: number;
-  /** Of `bytes`, those held in memory (not in a spool file): what maxQueuedBytes bounds. */
-  memBytes: number;
+  /**
+   * Bodies spooled while they streamed: kept out of line, their files moved next to the segment
+   * when the entry is written (never copied, never in memory). `moved` says where they went.
+   */
+  side: EncodedEntry['side'];
+  moved?: Partial<Record<SideName, string>>;
   resolve: (ok: boolean) => void;
 }
 interface DeleteItem {
@@ -119,6 +123,8 @@ interface SegmentInfo {
   end: number;
   /** Never appended to again (full, damaged, or closed so retention can drop it). */
   sealed?: boolean;
+  /** Bytes this process moved into the segment's side files (they count toward rotation). */
+  sideBytes: number;
 }
 
 /** Thrown inside the writer when another live process owns the lock. */
@@ -266,27 +272,32 @@ async function writeFullyV(fh: FileHandle, bufs: Buffer[], position: number): Pr
   }
 }
 
-/** A spool file's bytes, or as many as are left of them (someone removed it): never throws. */
-async function readSpool(part: SpooledBytes): Promise<Buffer> {
+/** A side file's (or a queued entry's spool file's) bytes; null when it is gone. */
+async function readSide(file: string | undefined): Promise<Buffer | null> {
+  if (!file) return null;
   try {
-    const b = await readFile(part.path);
-    return b.length === part.bytes ? b : b.subarray(0, part.bytes);
+    return await readFile(file);
   } catch {
-    return Buffer.alloc(0);
+    return null;
   }
 }
 
-async function materialize(parts: EntryPart[], bytes: number): Promise<Buffer> {
-  const bufs: Buffer[] = [];
-  for (const p of parts) {
-    if (!isSpooled(p)) { bufs.push(p); continue; }
-    const b = await readSpool(p);
-    // Keep the entry's layout even if the spool lost bytes: pad to the length its header promises.
-    bufs.push(b.length === p.bytes ? b : Buffer.concat([b, Buffer.alloc(p.bytes - b.length, 0x20)]));
+/** Total size of the files in a directory (0 when there is none). */
+async function dirBytes(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
   }
-  return Buffer.concat(bufs, bytes);
+  let total = 0;
+  for (const f of names) total += await stat(path.join(dir, f)).then((st) => st.size, () => 0);
+  return total;
 }
 
+function sideDirName(n: number): string {
+  return `${segmentName(n)}.side`;
+}
 
 /** Opens for positional read/write, creating it. Not 'a': on Linux O_APPEND makes pwrite ignore the position. */
 function openRw(file: string): Promise<FileHandle> {
@@ -354,8 +365,6 @@ export class RecordStore implements RecordStoreApi {
   private bytesSinceMaintenance = 0;
   /** Set once <records>/spool exists: openSpool() hands out files there. */
   private spoolDir: string | null = null;
-  /** Reused for copying spool files into segments (the writer copies one at a time). */
-  private copyBuf: Buffer | null = null;
   private reportedSpoolLoss = false;
   /** Spool files being removed: close() waits for them, so a clean exit leaves none behind. */
   private readonly spoolRemovals = new Set<Promise<void>>();
@@ -645,7 +654,7 @@ export class RecordStore implements RecordStoreApi {
     };
     // Serialise now. Only the line is kept while queued (not the objects too), so a long disk
     // failure holds one copy. Bodies JSON cannot write still leave the record (and say why).
-    let entry: { parts: EntryPart[]; bytes: number };
+    let entry: EncodedEntry;
     try {
       entry = encodeBlob(blob);
     } catch (e) {
@@ -654,13 +663,14 @@ export class RecordStore implements RecordStoreApi {
       summary.warnings.push(`bodies not stored: ${redactText(errorMessage(e))}`);
       entry = encodeBlob(blob);
     }
-    let memBytes = 0;
-    for (const p of entry.parts) if (!isSpooled(p)) memBytes += p.length;
-    return { kind: 'record', id: record.id, summary: compactSummary(summary, this.dict), parts: entry.parts, bytes: entry.bytes, memBytes, resolve: () => undefined };
+    return { kind: 'record', id: record.id, summary: compactSummary(summary, this.dict), parts: entry.parts, bytes: entry.bytes, side: entry.side, resolve: () => undefined };
   }
 
   private dropSpools(item: RecordItem): void {
-    for (const p of item.parts) if (isSpooled(p)) this.removeSpoolFile(p.path);
+    for (const which of ['request', 'response'] as const) {
+      const sp = item.side[which];
+      if (sp && !item.moved?.[which]) this.removeSpoolFile(sp.path);
+    }
   }
 
   private removeSpoolFile(file: string): void {
@@ -695,7 +705,7 @@ export class RecordStore implements RecordStoreApi {
 
   private push(item: QueueItem): void {
     this.queue.push(item);
-    if (item.kind === 'record') this.queuedBytes += item.memBytes;
+    if (item.kind === 'record') this.queuedBytes += item.bytes;
     this.enforceQueueBound();
   }
 
@@ -707,7 +717,7 @@ export class RecordStore implements RecordStoreApi {
       const i = this.queue.findIndex((q) => q.kind === 'record');
       if (i < 0 || i === this.queue.length - 1) break;
       const [gone] = this.queue.splice(i, 1) as [RecordItem];
-      this.queuedBytes -= gone.memBytes;
+      this.queuedBytes -= gone.bytes;
       gone.resolve(false);
       this.dropSpools(gone);
       this.dropped++;
@@ -786,9 +796,10 @@ export class RecordStore implements RecordStoreApi {
     const items = this.queue.slice(0, n);
     try {
       await this.ensureWritable();
-      if ((this.segs.get(this.activeSeg)?.end ?? 0) >= this.segmentBytes) await this.rotate();
+      const active = this.segs.get(this.activeSeg);
+      if ((active?.end ?? 0) + (active?.sideBytes ?? 0) >= this.segmentBytes) await this.rotate();
       const seg = this.segs.get(this.activeSeg)!;
-      const bodyParts: EntryPart[] = [];
+      const bodyParts: Buffer[] = [];
       const indexParts: string[] = [];
       const placed: Array<[RecordItem, BodyRef]> = [];
       const dw = new DictionaryWriter(this.dict);
@@ -806,7 +817,9 @@ export class RecordStore implements RecordStoreApi {
         }
       }
       const indexBuf = Buffer.from(indexParts.join(''));
-      if (bodyParts.length) await this.writeParts(this.segFh!, bodyParts, seg.end);
+      if (bodyParts.length) await writeFullyV(this.segFh!, bodyParts, seg.end);
+      // The entries are down: move their spooled bodies next to them before the index points there.
+      for (const [item, ref] of placed) seg.sideBytes += await this.moveSideFiles(item, ref);
       await writeFully(this.indexFh!, indexBuf, this.indexSize);
       // Both writes returned: commit our view of the files, then acknowledge.
       dw.commit();
@@ -815,7 +828,7 @@ export class RecordStore implements RecordStoreApi {
       seg.end = off;
       this.indexSize += indexBuf.length;
       for (const [item, ref] of placed) {
-        this.queuedBytes -= item.memBytes;
+        this.queuedBytes -= item.bytes;
         if (this.index.get(item.id) === item.summary) {
           const old = this.refs.get(item.id);
           if (old) { const o = this.segs.get(old.seg); if (o) o.live--; this.deadLines++; }
@@ -842,54 +855,33 @@ export class RecordStore implements RecordStoreApi {
     }
   }
 
-  /** Writes an entry's parts in order: buffers with writev, spool files copied through one reused buffer. */
-  private async writeParts(fh: FileHandle, parts: EntryPart[], position: number): Promise<void> {
-    let run: Buffer[] = [];
-    let runBytes = 0;
-    for (const p of parts) {
-      if (!isSpooled(p)) { run.push(p); runBytes += p.length; continue; }
-      if (run.length) { await writeFullyV(fh, run, position); position += runBytes; run = []; runBytes = 0; }
-      await this.copySpool(fh, p, position);
-      position += p.bytes;
-    }
-    if (run.length) await writeFullyV(fh, run, position);
-  }
-
-  private async copySpool(fh: FileHandle, part: SpooledBytes, position: number): Promise<void> {
-    const buf = (this.copyBuf ??= Buffer.allocUnsafe(MB));
-    let done = 0;
-    let src: FileHandle | null = null;
-    let lost: string | null = null;
-    try {
-      src = await open(part.path, 'r');
-    } catch (e) {
-      lost = errorMessage(e);
-    }
-    try {
-      while (src && done < part.bytes) {
-        let n: number;
-        try {
-          n = (await src.read(buf, 0, Math.min(buf.length, part.bytes - done), done)).bytesRead;
-        } catch (e) {
-          lost = errorMessage(e);
-          break;
+  /**
+   * Moves an entry's spool files to <segment>.side/<offset>.<request|response> (a rename: the bytes
+   * are written once, when they streamed through). A spool file that is gone costs that body, which
+   * then reads as lost; never the batch. Returns the bytes moved.
+   */
+  private async moveSideFiles(item: RecordItem, ref: BodyRef): Promise<number> {
+    let moved = 0;
+    for (const which of ['request', 'response'] as const) {
+      const sp = item.side[which];
+      if (!sp) continue;
+      const dir = path.join(this.dir, sideDirName(ref.seg));
+      const target = path.join(dir, `${ref.off}.${which}`);
+      const from = item.moved?.[which] ?? sp.path;
+      if (from === target) { moved += sp.bytes; continue; }
+      try {
+        await mkdir(dir, { mode: 0o700 }).catch((e: unknown) => { if (codeOf(e) !== 'EEXIST') throw e; });
+        await rename(from, target);
+        (item.moved ??= {})[which] = target;
+        moved += sp.bytes;
+      } catch (e) {
+        if (!this.reportedSpoolLoss) {
+          this.reportedSpoolLoss = true;
+          this.logger.warn(`store: a spooled body could not be kept (${errorMessage(e)}); its record shows it as lost`);
         }
-        if (n === 0) { lost = `it ended after ${done} of ${part.bytes} bytes`; break; }
-        // A failure here is the segment's (disk full...): it fails the batch, which is retried.
-        await writeFully(fh, buf.subarray(0, n), position + done);
-        done += n;
       }
-    } finally {
-      await src?.close().catch(() => undefined);
     }
-    if (done < part.bytes) {
-      // The entry's header already promises this many bytes: pad, so the entry and the ones after it stay readable.
-      if (!this.reportedSpoolLoss) {
-        this.reportedSpoolLoss = true;
-        this.logger.warn(`store: a spooled body could not be read back (${lost ?? 'unknown'}); it is stored as blanks`);
-      }
-      await writeFully(fh, Buffer.alloc(part.bytes - done, 0x20), position + done);
-    }
+    return moved;
   }
 
   private onWriteSuccess(written: number): void {
@@ -1000,7 +992,7 @@ export class RecordStore implements RecordStoreApi {
       // Continue the active segment only if it is open for appends and nothing newer exists, so
       // segment numbers stay in time order (size retention drops the lowest first).
       const n = cur && !cur.sealed && cur.end < this.segmentBytes && this.activeSeg >= newest ? this.activeSeg : newest + 1;
-      const info = this.segs.get(n) ?? { live: 0, end: 0 };
+      const info = this.segs.get(n) ?? { live: 0, end: 0, sideBytes: 0 };
       const fh = await openRw(path.join(this.dir, segmentName(n)));
       try {
         const st = await fh.stat();
@@ -1156,14 +1148,14 @@ export class RecordStore implements RecordStoreApi {
     this.segs.clear();
     for (const ref of refs.values()) {
       const info = this.segs.get(ref.seg);
-      if (info) info.live++; else this.segs.set(ref.seg, { live: 1, end: 0 });
+      if (info) info.live++; else this.segs.set(ref.seg, { live: 1, end: 0, sideBytes: 0 });
     }
     for (const end of parsed.segEnds) {
-      const info = this.segs.get(end[0]) ?? { live: 0, end: 0 };
+      const info = this.segs.get(end[0]) ?? { live: 0, end: 0, sideBytes: 0 };
       info.end = Math.max(info.end, end[1]);
       this.segs.set(end[0], info);
     }
-    for (const n of await this.segmentNumbers()) if (!this.segs.has(n)) this.segs.set(n, { live: 0, end: 0 });
+    for (const n of await this.segmentNumbers()) if (!this.segs.has(n)) this.segs.set(n, { live: 0, end: 0, sideBytes: 0 });
     this.activeSeg = Math.max(0, ...this.segs.keys());
     for (const s of this.index.values()) if (s.state === 'pending' && !summaries.has(s.id)) summaries.set(s.id, s);
     this.index.adopt(summaries);
@@ -1174,7 +1166,7 @@ export class RecordStore implements RecordStoreApi {
 
   private setRef(id: string, ref: BodyRef): void {
     this.refs.set(id, ref);
-    const info = this.segs.get(ref.seg) ?? { live: 0, end: 0 };
+    const info = this.segs.get(ref.seg) ?? { live: 0, end: 0, sideBytes: 0 };
     info.live++;
     info.end = Math.max(info.end, ref.off + ref.len + 1);
     this.segs.set(ref.seg, info);
@@ -1284,7 +1276,7 @@ export class RecordStore implements RecordStoreApi {
       }
     });
     for (const [seg, end] of parsed.segEnds) {
-      const info = this.segs.get(seg) ?? { live: 0, end: 0 };
+      const info = this.segs.get(seg) ?? { live: 0, end: 0, sideBytes: 0 };
       info.end = Math.max(info.end, end);
       this.segs.set(seg, info);
     }
@@ -1312,7 +1304,8 @@ export class RecordStore implements RecordStoreApi {
       const sizes = new Map<number, number>();
       let total = 0;
       for (const n of await this.segmentNumbers()) {
-        const size = await stat(path.join(this.dir, segmentName(n))).then((s) => s.size, () => 0);
+        const size = await stat(path.join(this.dir, segmentName(n))).then((s) => s.size, () => 0)
+          + await dirBytes(path.join(this.dir, sideDirName(n)));
         sizes.set(n, size);
         total += size;
       }
@@ -1394,6 +1387,7 @@ export class RecordStore implements RecordStoreApi {
   private async removeSegmentFile(n: number): Promise<void> {
     try {
       await rm(path.join(this.dir, segmentName(n)), { force: true });
+      await rm(path.join(this.dir, sideDirName(n)), { recursive: true, force: true });
       this.segs.delete(n);
     } catch (e) {
       // Windows refuses while a reader has it open: the next maintenance run retries.
@@ -1419,7 +1413,10 @@ export class RecordStore implements RecordStoreApi {
     const summary = this.index.get(id);
     if (!summary) return undefined;
     const queued = this.unwritten.get(id);
-    if (queued) return decodeBlob(await materialize(queued.parts, queued.bytes));
+    if (queued) {
+      const at = (w: SideName): string | undefined => queued.moved?.[w] ?? queued.side[w]?.path;
+      return decodeBlob(Buffer.concat(queued.parts, queued.bytes), { request: await readSide(at('request')), response: await readSide(at('response')) });
+    }
     const cached = this.blobCache.get(id);
     if (cached) return cached;
     const ref = this.refs.get(id);
@@ -1436,7 +1433,9 @@ export class RecordStore implements RecordStoreApi {
       } finally {
         await fh.close();
       }
-      const blob = decodeBlob(buf);
+      const side: Partial<Record<SideName, Buffer | null>> = {};
+      for (const w of sideFilesOf(buf)) side[w] = await readSide(path.join(this.dir, sideDirName(ref.seg), `${ref.off}.${w}`));
+      const blob = decodeBlob(buf, side);
       if (blob.id !== id) throw new Error(`the bodies line belongs to ${blob.id}`);
       // Only cache while the index still points where we read (a compaction or delete may have raced).
       if (this.refs.get(id) === ref) this.cacheBlob(id, blob);

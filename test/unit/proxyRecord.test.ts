@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { BodySpool } from '../../src/core/store';
 import type { NewRecord, RecordBodies, RecordSummary } from '../../src/core/types';
-import { decodeBlob, encodeBlob, isSpooled } from '../../src/store/codec';
+import { decodeBlob, encodeBlob } from '../../src/store/codec';
 import { STORE_PARSED_JSON_MAX_BYTES, storedBodyFromBytes } from '../../src/store/bodyDecode';
 import { PriceBook } from '../../src/pricing/priceBook';
 import fc from 'fast-check';
@@ -14,7 +14,8 @@ import { Capture, buildRecord, decodeBody, decodeContent, jsonSkeleton } from '.
 /** The bodies as a reader gets them back from the store's codec. */
 function read(r: NewRecord): RecordBodies {
   const e = encodeBlob({ id: r.id, requestHeaders: r.requestHeaders, responseHeaders: r.responseHeaders, bodies: r.bodies });
-  return decodeBlob(Buffer.concat(e.parts.map((p) => (isSpooled(p) ? readFileSync(p.path).subarray(0, p.bytes) : p)))).bodies;
+  const side = (f: { path: string } | undefined): Buffer | null => (f ? readFileSync(f.path) : null);
+  return decodeBlob(Buffer.concat(e.parts), { request: side(e.side.request), response: side(e.side.response) }).bodies;
 }
 
 function shown(buf: Buffer, size: number, truncated: boolean, contentType: string | undefined): ReturnType<typeof storedBodyFromBytes> {

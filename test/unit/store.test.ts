@@ -60,7 +60,7 @@ function writeBigStore(dir: string, n: number): string[] {
     const len = entry.bytes;
     index.push(encodeRecordLine(indexed(r), { seg: 1, off, len }, dw));
     dw.commit();
-    bodies.push(...(entry.parts as Buffer[]), Buffer.from('\n'));
+    bodies.push(...entry.parts, Buffer.from('\n'));
     off += len + 1;
     ids.push(r.id);
   }
@@ -614,7 +614,7 @@ describe('RecordStore', () => {
     }
     const spoolDir = (): string => path.join(root, 'records', 'spool');
 
-    it('copies a spooled body into the log: the same bytes from the queue, from disk and after a reopen; the file goes', async () => {
+    it('moves a spooled body beside its segment: the same bytes from the queue, from disk and after a reopen; the file goes', async () => {
       const s = await openStore({ syncIntervalMs: 10_000 });
       const text = JSON.stringify({ messages: [{ role: 'user', content: 'z'.repeat(300_000) }], model: 'gpt-4o' });
       const sp = await spooled(s, Buffer.from(text));
@@ -654,7 +654,7 @@ describe('RecordStore', () => {
       assert.equal(got.truncated, true);
     });
 
-    it('pads a spooled body that vanished, keeping the record and the entries after it', async () => {
+    it('shows a spooled body that vanished as lost, keeping the record and the entries after it', async () => {
       const s = await openStore({ syncIntervalMs: 10_000 });
       const sp = await spooled(s, Buffer.from('w'.repeat(1000)));
       unlinkSync(sp.path);
@@ -666,9 +666,31 @@ describe('RecordStore', () => {
       ]);
       await s.close();
       const again = await openStore();
-      assert.equal((await again.getRecord(a.id))?.bodies.request.size, 1000);
+      assert.deepEqual((await again.getRecord(a.id))?.bodies.request, { kind: 'empty', size: 1000, truncated: true });
+      assert.deepEqual((await again.getRecord(a.id))?.bodies.response, a.bodies.response);
       assert.deepEqual((await again.getRecord(b.id))?.bodies, b.bodies);
-      assert.ok(logger.messages('warn').some((l) => /spooled body could not be read back/.test(l)), logger.messages().join('\n'));
+      assert.ok(logger.messages('warn').some((l) => /spooled body could not be kept/.test(l)), logger.messages().join('\n'));
+    });
+
+    it('keeps spooled bodies beside their segment, and drops them with it (retention, clear)', async () => {
+      const s = await openStore({ segmentBytes: 4096 });
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const sp = await spooled(s, Buffer.from(String.fromCharCode(97 + i).repeat(3000)));
+        const r = makeRecord();
+        ids.push(r.id);
+        assert.equal(await s.complete({ ...r, bodies: { ...r.bodies, request: { kind: 'raw', chunks: [], size: 3000, truncated: false, spooled: sp } } }), true);
+      }
+      const sideDirs = (): string[] => readdirSync(path.join(root, 'records')).filter((f) => f.endsWith('.side'));
+      assert.ok(sideDirs().length >= 2, `side bytes count toward rotation: ${sideDirs().join(', ')}`);
+      for (const [i, id] of ids.entries()) assert.equal((await s.getRecord(id))?.bodies.request.text, String.fromCharCode(97 + i).repeat(3000));
+      const before = sideDirs().length;
+      await s.delete(ids.slice(0, 3));
+      await s.runMaintenance();
+      assert.ok(sideDirs().length < before, 'a segment emptied by deletes goes, with its side files');
+      for (const [i, id] of ids.entries()) if (i >= 3) assert.equal((await s.getRecord(id))?.bodies.request.text, String.fromCharCode(97 + i).repeat(3000));
+      await s.clear();
+      assert.deepEqual(sideDirs(), [], 'side files go with their segments');
     });
 
     it('removes spool files of processes that are gone when it opens, and keeps those of live ones', async () => {
