@@ -9,6 +9,10 @@
 //                          timings, the reassembled message) followed by the raw bodies exactly as
 //                          sent (codec.ts). Read on demand by offset and length, never line by line.
 //                          Rotated by size so retention can drop whole old segments.
+//   bodies-000001.jsonl.side/<offset>.request|response
+//                          bodies that were spooled while they streamed (spool.ts), moved here
+//                          when their entry is written instead of being copied into it.
+//   spool/                 bodies still streaming through the proxy (spool.ts).
 //   writer.lock            which process may append (writerLock.ts); others follow the index.
 //
 // A batch appends its bodies lines first, then its index lines, and acknowledges its records once
