@@ -83,8 +83,11 @@ export class Capture {
 
   /** Waits for the spool's writes (if any) and records where the bytes are. */
   async settle(): Promise<void> {
+    // From here on a late chunk (undici may pull one more after the response ended) is counted,
+    // never spooled: nothing would end or remove a spool opened now.
+    this.spill = null;
     const spool = this.spool;
-    if (!spool || this.settled) return;
+    if (!spool || this.settled) { this.settled = true; return; }
     this.settled = true;
     const r = await spool.end();
     if ('error' in r) this.spoolError = r.error;
@@ -93,6 +96,8 @@ export class Capture {
 
   /** The spilled bytes are not going to the store after all. */
   discard(): void {
+    this.spill = null;
+    this.settled = true;
     this.spool?.discard();
     this.spool = null;
     this.spooled = null;

@@ -564,8 +564,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     this.sh.active.delete(this);
-    // Spooled bytes count too: they are not in memory, but the store still has to copy them, and
-    // the backlog is what keeps traffic at the pace the disk can record.
+    // Spooled bytes count too: they are not in memory, but counting them keeps large uploads at
+    // the pace the disk takes them (the spool writes queue up when it cannot keep up).
     const p = this.sh.records.enqueue(() => this.record(), this.request.captured + this.response.captured);
     if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
   }

@@ -4,7 +4,8 @@
 // prompt costs a few hundred microseconds, and only values up to maxValueBytes are ever copied.
 //
 // Like jsonSkeleton it checks the top-level structure only (and the values it parses): it is for
-// metadata (model, stream, ...), not validation; the store decides how the body is shown.
+// metadata (model, stream, ...), not validation; the store decides how the body is shown. One
+// difference: a key longer than 1 KB is not read (nor its value), where jsonSkeleton parses both.
 
 const enum S {
   Start, KeyOrEnd, Key, KeyNext, Colon, ValueStart, ValueString, ValueNested, ValueNestedString, ValueScalar, AfterValue, Done, Bad,

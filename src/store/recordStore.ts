@@ -62,6 +62,8 @@ export interface RecordStoreOptions {
   /** Bound of the in-memory queue kept while writes fail. Defaults 10,000 records / 64 MB. */
   maxQueuedRecords?: number;
   maxQueuedBytes?: number;
+  /** Bound of the spooled bytes (on disk) of queued records, past which the oldest give way. Default 1 GB. */
+  maxQueuedSpoolBytes?: number;
   /** A writer idle this long lets go of the writer lock so another process can write. Default 2 s. */
   idleReleaseMs?: number;
   /**
@@ -299,6 +301,10 @@ async function dirBytes(dir: string): Promise<number> {
   return total;
 }
 
+function sideBytesOf(item: RecordItem): number {
+  return (item.side.request?.bytes ?? 0) + (item.side.response?.bytes ?? 0);
+}
+
 function sideDirName(n: number): string {
   return `${segmentName(n)}.side`;
 }
@@ -317,7 +323,7 @@ export class RecordStore implements RecordStoreApi {
   private readonly retentionBytes: number;
   private readonly segmentBytes: number;
   private readonly opts: Required<Pick<RecordStoreOptions, 'syncIntervalMs' | 'retryMinMs' | 'retryMaxMs' | 'maxQueuedRecords'
-    | 'maxQueuedBytes' | 'idleReleaseMs' | 'followerAckMs' | 'followIntervalMs' | 'maintenanceIntervalMs'>>;
+    | 'maxQueuedBytes' | 'maxQueuedSpoolBytes' | 'idleReleaseMs' | 'followerAckMs' | 'followIntervalMs' | 'maintenanceIntervalMs'>>;
 
   private readonly emitter: Emitter<StoreChange>;
   readonly onDidChange: Event<StoreChange>;
@@ -370,6 +376,10 @@ export class RecordStore implements RecordStoreApi {
   /** Set once <records>/spool exists: openSpool() hands out files there. */
   private spoolDir: string | null = null;
   private reportedSpoolLoss = false;
+  /** Spool files openSpool() handed out and no record has claimed yet: the only ones complete() accepts. */
+  private readonly spoolsOut = new Set<string>();
+  /** Spooled bytes of queued records (on disk, not in memory): bounded by maxQueuedSpoolBytes. */
+  private queuedSpoolBytes = 0;
   /** Spool files being removed: close() waits for them, so a clean exit leaves none behind. */
   private readonly spoolRemovals = new Set<Promise<void>>();
   private lastLoad: StoreLoadStats = { records: 0, ms: 0, corruptLines: 0, tornBytes: 0 };
@@ -391,6 +401,7 @@ export class RecordStore implements RecordStoreApi {
       retryMaxMs: opts.retryMaxMs ?? 30_000,
       maxQueuedRecords: opts.maxQueuedRecords ?? 10_000,
       maxQueuedBytes: opts.maxQueuedBytes ?? 64 * MB,
+      maxQueuedSpoolBytes: opts.maxQueuedSpoolBytes ?? 1024 * MB,
       idleReleaseMs: opts.idleReleaseMs ?? 2000,
       followerAckMs: opts.followerAckMs ?? 5000,
       followIntervalMs: opts.followIntervalMs ?? 1000,
@@ -449,7 +460,9 @@ export class RecordStore implements RecordStoreApi {
 
   openSpool(): FileSpool | null {
     if (this.closed || !this.spoolDir) return null;
-    return new FileSpool(path.join(this.spoolDir, spoolFileName()));
+    const file = path.join(this.spoolDir, spoolFileName());
+    this.spoolsOut.add(file);
+    return new FileSpool(file, () => this.spoolsOut.delete(file));
   }
 
   // ---- reading ---------------------------------------------------------------------------------
@@ -560,9 +573,10 @@ export class RecordStore implements RecordStoreApi {
       } catch (e) {
         throw new LensError('STORE_WRITE_FAILED', `Could not clear the request log in ${this.dir}: ${errorMessage(e)}`, { cause: e });
       }
-      for (const item of this.queue) { item.resolve(false); if (item.kind === 'record') this.dropSpools(item); }
+      for (const item of this.queue) { item.resolve(false); if (item.kind === 'record') this.dropSpools(item, false); }
       this.queue = [];
       this.queuedBytes = 0;
+      this.queuedSpoolBytes = 0;
       this.unwritten.clear();
       this.blobCache.clear();
       this.refs.clear();
@@ -597,7 +611,7 @@ export class RecordStore implements RecordStoreApi {
     this.stopFollow();
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.run(async () => {
-      for (const item of this.queue) { item.resolve(false); if (item.kind === 'record') this.dropSpools(item); }
+      for (const item of this.queue) { item.resolve(false); if (item.kind === 'record') this.dropSpools(item, false); }
       if (this.queue.length) this.logger.warn(`store: closed with ${this.queue.length} records not written (${this.failure?.message ?? 'unknown error'})`);
       await this.closeHandles();
       await this.lock.release().catch(() => undefined);
@@ -666,14 +680,24 @@ export class RecordStore implements RecordStoreApi {
       blob.bodies = { request: lost(bodies?.request), response: lost(bodies?.response), streamEvents: null, reassembled: null };
       summary.warnings.push(`bodies not stored: ${redactText(errorMessage(e))}`);
       entry = encodeBlob(blob);
+      for (const b of [capped.bodies.request, capped.bodies.response]) if (b.kind === 'raw' && b.spooled) this.removeSpoolFile(b.spooled.path);
     }
     return { kind: 'record', id: record.id, summary: compactSummary(summary, this.dict), parts: entry.parts, bytes: entry.bytes, side: entry.side, resolve: () => undefined };
   }
 
-  private dropSpools(item: RecordItem): void {
+  /**
+   * Removes a record's spooled bodies: after its entry is written, those that were not moved (their
+   * rename failed); when the record is given up on, wherever they are now (a side file moved by a
+   * batch whose index write then failed must not survive to be taken for another record's).
+   */
+  private dropSpools(item: RecordItem, written: boolean): void {
     for (const which of ['request', 'response'] as const) {
       const sp = item.side[which];
-      if (sp && !item.moved?.[which]) this.removeSpoolFile(sp.path);
+      if (!sp) continue;
+      const moved = item.moved?.[which];
+      if (!written) this.queuedSpoolBytes -= sp.bytes;
+      if (moved && !written) this.removeSpoolFile(moved);
+      if (!moved) this.removeSpoolFile(sp.path);
     }
   }
 
@@ -685,22 +709,19 @@ export class RecordStore implements RecordStoreApi {
   /** Spool files of a record the store will not write (it owns them once complete() is called). */
   private dropRecordSpools(record: NewRecord | undefined): void {
     for (const b of [record?.bodies?.request, record?.bodies?.response]) {
-      if (b?.kind === 'raw' && b.spooled && typeof b.spooled.path === 'string' && this.spoolDir && path.dirname(b.spooled.path) === this.spoolDir) {
-        this.removeSpoolFile(b.spooled.path);
-      }
+      if (b?.kind === 'raw' && b.spooled && this.spoolsOut.delete(b.spooled.path)) this.removeSpoolFile(b.spooled.path);
     }
   }
 
   /**
-   * The store copies a spooled body into its log and then deletes the file: only files it handed
-   * out itself qualify, never a path a caller made up.
+   * The store moves a spooled body next to its segment, or deletes it: only a file it handed out
+   * itself and no record has claimed qualifies (claiming it here), never a path a caller made up.
    */
   private ownSpoolsOnly(bodies: NewRecord['bodies']): NewRecord['bodies'] {
     const check = (b: StoredBody | RawBody): StoredBody | RawBody => {
       if (b?.kind !== 'raw' || !b.spooled) return b;
-      const ok = this.spoolDir !== null && typeof b.spooled.path === 'string' && path.dirname(b.spooled.path) === this.spoolDir
-        && Number.isSafeInteger(b.spooled.bytes) && b.spooled.bytes >= 0;
-      return ok ? b : { kind: 'raw', chunks: [], size: b.size, truncated: true };
+      const ok = Number.isSafeInteger(b.spooled.bytes) && b.spooled.bytes >= 0 && this.spoolsOut.delete(b.spooled.path);
+      return ok ? b : { kind: 'empty', size: b.size, truncated: true };
     };
     const request = check(bodies.request);
     const response = check(bodies.response);
@@ -709,21 +730,23 @@ export class RecordStore implements RecordStoreApi {
 
   private push(item: QueueItem): void {
     this.queue.push(item);
-    if (item.kind === 'record') this.queuedBytes += item.bytes;
+    if (item.kind === 'record') { this.queuedBytes += item.bytes; this.queuedSpoolBytes += sideBytesOf(item); }
     this.enforceQueueBound();
   }
 
   /** Keeps the queue bounded while the disk fails: the oldest records give way (deletes never do). */
   private enforceQueueBound(): void {
-    if (this.queue.length <= this.opts.maxQueuedRecords && this.queuedBytes <= this.opts.maxQueuedBytes) return;
+    const over = (): boolean => this.queue.length > this.opts.maxQueuedRecords || this.queuedBytes > this.opts.maxQueuedBytes
+      || this.queuedSpoolBytes > this.opts.maxQueuedSpoolBytes;
+    if (!over()) return;
     const before = this.dropped;
-    while ((this.queue.length > this.opts.maxQueuedRecords || this.queuedBytes > this.opts.maxQueuedBytes) && this.queue.length > 1) {
+    while (over() && this.queue.length > 1) {
       const i = this.queue.findIndex((q) => q.kind === 'record');
       if (i < 0 || i === this.queue.length - 1) break;
       const [gone] = this.queue.splice(i, 1) as [RecordItem];
       this.queuedBytes -= gone.bytes;
       gone.resolve(false);
-      this.dropSpools(gone);
+      this.dropSpools(gone, false);
       this.dropped++;
       if (this.unwritten.get(gone.id) === gone) this.unwritten.delete(gone.id);
       const cur = this.index.get(gone.id);
@@ -795,7 +818,8 @@ export class RecordStore implements RecordStoreApi {
     let bytes = 0;
     while (n < this.queue.length && (n === 0 || bytes < MAX_BATCH_BYTES)) {
       const q = this.queue[n++];
-      if (q.kind === 'record') bytes += q.bytes;
+      // Side files count too: they land in the segment this batch writes to (rotation is per batch).
+      if (q.kind === 'record') bytes += q.bytes + sideBytesOf(q);
     }
     const items = this.queue.slice(0, n);
     try {
@@ -823,13 +847,15 @@ export class RecordStore implements RecordStoreApi {
       const indexBuf = Buffer.from(indexParts.join(''));
       if (bodyParts.length) await writeFullyV(this.segFh!, bodyParts, seg.end);
       // The entries are down: move their spooled bodies next to them before the index points there.
-      for (const [item, ref] of placed) seg.sideBytes += await this.moveSideFiles(item, ref);
+      let sideBytes = 0;
+      for (const [item, ref] of placed) sideBytes += await this.moveSideFiles(item, ref);
       await writeFully(this.indexFh!, indexBuf, this.indexSize);
       // Both writes returned: commit our view of the files, then acknowledge.
       dw.commit();
       this.queue.splice(0, n);
       this.bytesSinceMaintenance += indexBuf.length + (off - seg.end);
       seg.end = off;
+      seg.sideBytes += sideBytes;
       this.indexSize += indexBuf.length;
       for (const [item, ref] of placed) {
         this.queuedBytes -= item.bytes;
@@ -842,7 +868,8 @@ export class RecordStore implements RecordStoreApi {
           this.deadLines++; // deleted or superseded while it waited
         }
         if (this.unwritten.get(item.id) === item) this.unwritten.delete(item.id);
-        this.dropSpools(item);
+        this.queuedSpoolBytes -= sideBytesOf(item);
+        this.dropSpools(item, true);
       }
       for (const item of items) {
         if (item.kind === 'delete') this.deadLines++;
@@ -879,6 +906,9 @@ export class RecordStore implements RecordStoreApi {
         (item.moved ??= {})[which] = target;
         moved += sp.bytes;
       } catch (e) {
+        // Whatever is at the target is not this body (a leftover of a crash or an unacknowledged
+        // batch): it must not be read as this record's.
+        await rm(target, { force: true }).catch(() => undefined);
         if (!this.reportedSpoolLoss) {
           this.reportedSpoolLoss = true;
           this.logger.warn(`store: a spooled body could not be kept (${errorMessage(e)}); its record shows it as lost`);
@@ -1419,7 +1449,9 @@ export class RecordStore implements RecordStoreApi {
     const queued = this.unwritten.get(id);
     if (queued) {
       const at = (w: SideName): string | undefined => queued.moved?.[w] ?? queued.side[w]?.path;
-      return decodeBlob(Buffer.concat(queued.parts, queued.bytes), { request: await readSide(at('request')), response: await readSide(at('response')) });
+      // The writer may move the file while we read: look again where it went.
+      const read = async (w: SideName): Promise<Buffer | null> => (await readSide(at(w))) ?? readSide(at(w));
+      return decodeBlob(Buffer.concat(queued.parts, queued.bytes), { request: await read('request'), response: await read('response') });
     }
     const cached = this.blobCache.get(id);
     if (cached) return cached;

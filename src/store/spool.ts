@@ -4,6 +4,7 @@
 // entry's JSON line), so reading, retention, export and other processes following the store are
 // unaffected. Spool files live in <dataDir>/records/spool, named after the process that made them
 // so a store that opens can remove those of processes that died mid-request.
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
@@ -13,12 +14,17 @@ import type { BodySpool } from '../core/store';
 import type { SpooledBytes } from '../core/types';
 
 export const SPOOL_DIR = 'spool';
-const SPOOL_RE = /^(\d+)-[0-9a-z]+-\d+\.body$/;
+const SPOOL_RE = /^(\d+)-([0-9a-f]+)-\d+\.body$/;
+/**
+ * Which process made a file: its pid, plus a token of its own, because a container restarted
+ * after a crash usually gets the same pid back and must still see the old files as stale.
+ */
+const TOKEN = randomBytes(6).toString('hex');
 
 let counter = 0;
 
 export function spoolFileName(): string {
-  return `${process.pid}-${Date.now().toString(36)}-${counter++}.body`;
+  return `${process.pid}-${TOKEN}-${counter++}.body`;
 }
 
 export class FileSpool implements BodySpool {
@@ -28,7 +34,8 @@ export class FileSpool implements BodySpool {
   private ended = false;
   private readonly closed: Promise<void>;
 
-  constructor(readonly path: string) {
+  /** `onGone` runs once the file is removed or never to be handed over (a failed spool, discard()). */
+  constructor(readonly path: string, private readonly onGone: () => void = () => undefined) {
     // No backpressure on purpose: the proxy must not slow an upload for its log, and the page
     // cache takes a megabyte far faster than a socket delivers it.
     this.stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
@@ -52,6 +59,7 @@ export class FileSpool implements BodySpool {
     await this.closed;
     if (this.error) {
       await removeSpool(this.path);
+      this.onGone();
       return { error: `spooling the body to disk failed: ${this.error}` };
     }
     return { path: this.path, bytes: this.bytes };
@@ -60,6 +68,7 @@ export class FileSpool implements BodySpool {
   discard(): void {
     this.ended = true;
     this.stream.destroy();
+    this.onGone();
     void this.closed.then(() => removeSpool(this.path));
   }
 }
@@ -68,8 +77,8 @@ export async function removeSpool(file: string): Promise<void> {
   await rm(file, { force: true }).catch(() => undefined);
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
+function alive(pid: number, token: string): boolean {
+  if (pid === process.pid) return token === TOKEN;
   try {
     process.kill(pid, 0);
     return true;
@@ -89,7 +98,7 @@ export async function cleanSpoolDir(dir: string): Promise<number> {
   let removed = 0;
   for (const name of names) {
     const m = SPOOL_RE.exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || alive(Number(m[1]), m[2])) continue;
     await removeSpool(path.join(dir, name));
     removed++;
   }

@@ -187,6 +187,18 @@ describe('proxy record building', () => {
       }
     });
 
+    it('never opens a spool for a chunk that arrives after the record was settled', async () => {
+      let opened = 0;
+      const c = new Capture(1 << 20);
+      c.enableSpill({ threshold: 1000, keep: true, open: () => { opened++; return null; } });
+      c.push(Buffer.alloc(500, 0x61), 0);
+      await c.settle();
+      c.discard();
+      c.push(Buffer.alloc(5000, 0x61), 0);
+      assert.equal(opened, 0);
+      assert.equal(c.total, 5500);
+    });
+
     it('keeps the body in memory when the store has no spool, and only scans an omitted one', () => {
       const big = Buffer.from(JSON.stringify({ model: 'm', messages: ['x'.repeat(100_000)] }));
       const noSpool = new Capture(1 << 20);

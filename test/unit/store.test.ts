@@ -693,14 +693,27 @@ describe('RecordStore', () => {
       assert.deepEqual(sideDirs(), [], 'side files go with their segments');
     });
 
-    it('removes spool files of processes that are gone when it opens, and keeps those of live ones', async () => {
+    it('removes spool files of processes that are gone when it opens (a same-pid restart too), and keeps those of live ones', async () => {
       mkdirSync(spoolDir(), { recursive: true });
       const dead = spawn(process.execPath, ['-e', '0']);
       await new Promise((ok) => dead.on('exit', ok));
       writeFileSync(path.join(spoolDir(), `${dead.pid}-abc-1.body`), 'left by a crash');
-      writeFileSync(path.join(spoolDir(), `${process.pid}-abc-2.body`), 'in use');
+      writeFileSync(path.join(spoolDir(), `${process.pid}-abc-2.body`), 'left by an earlier run that had our pid (a container restart)');
+      writeFileSync(path.join(spoolDir(), `${process.ppid}-abc-3.body`), 'in use by a live process');
       await openStore();
-      assert.deepEqual(readdirSync(spoolDir()), [`${process.pid}-abc-2.body`]);
+      assert.deepEqual(readdirSync(spoolDir()), [`${process.ppid}-abc-3.body`]);
+    });
+
+    it('accepts each spool file it handed out for one record only', async () => {
+      const s = await openStore();
+      const sp = await spooled(s, Buffer.from('v'.repeat(2000)));
+      const a = makeRecord();
+      const b = makeRecord();
+      const body = { kind: 'raw' as const, chunks: [], size: 2000, truncated: false, spooled: sp };
+      assert.equal(await s.complete({ ...a, bodies: { ...a.bodies, request: body } }), true);
+      assert.equal(await s.complete({ ...b, bodies: { ...b.bodies, request: body } }), true);
+      assert.equal((await s.getRecord(a.id))?.bodies.request.text, 'v'.repeat(2000));
+      assert.deepEqual((await s.getRecord(b.id))?.bodies.request, { kind: 'empty', size: 2000, truncated: true });
     });
   });
 
