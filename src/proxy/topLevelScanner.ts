@@ -95,24 +95,28 @@ export class TopLevelScanner {
           this.valueLen = 0;
           this.capturing = this.key !== null && this.key !== '__proto__';
           valueFrom = i;
-          if (ch === QUOTE) { this.state = S.ValueString; this.backslashes = 0; i++; } else if (ch === 123 || ch === 91) { this.state = S.ValueNested; this.depth = 1; i++; } else if (ch === 44 || ch === 125 || ch === 93) { this.state = S.Bad; } else { this.state = S.ValueScalar; }
+          if (ch === QUOTE) {
+            this.state = S.ValueString;
+            this.backslashes = 0;
+            i++;
+          } else if (ch === 123 || ch === 91) {
+            this.state = S.ValueNested;
+            this.depth = 1;
+            i++;
+          } else {
+            this.state = ch === 44 || ch === 125 || ch === 93 ? S.Bad : S.ValueScalar;
+          }
           break;
         }
-        case S.ValueString: {
-          if (valueFrom < 0) valueFrom = i;
-          const end = this.stringEnd(b, i);
-          if (end < 0) { i = n; break; }
-          i = end;
-          this.endValue(b, valueFrom, end);
-          valueFrom = -1;
-          break;
-        }
+        case S.ValueString:
         case S.ValueNestedString: {
           if (valueFrom < 0) valueFrom = i;
           const end = this.stringEnd(b, i);
           if (end < 0) { i = n; break; }
           i = end;
-          this.state = S.ValueNested;
+          if (this.state === S.ValueNestedString) { this.state = S.ValueNested; break; }
+          this.endValue(b, valueFrom, end);
+          valueFrom = -1;
           break;
         }
         case S.ValueNested: {

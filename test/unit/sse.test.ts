@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SseParser, parseSse, type SseEvent } from '../../src/core/sse';
+import { splitBytes } from '../support/bytes';
 
 /** A deliberately naive whole-input reading of the WHATWG rules, to check the incremental parser against. */
 function referenceParse(text: string): SseEvent[] {
@@ -28,15 +29,6 @@ function referenceParse(text: string): SseEvent[] {
     else if (field === 'id' && !value.includes('\0')) idBuf = value;
   }
   return out;
-}
-
-function splitBytes(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) { parts.push(bytes.subarray(prev, p)); prev = p; }
-  parts.push(bytes.subarray(prev));
-  return parts;
 }
 
 function feed(parts: Array<Uint8Array | string>): SseEvent[] {

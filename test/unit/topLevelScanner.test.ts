@@ -4,15 +4,7 @@ import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { jsonSkeleton } from '../../src/proxy/record';
 import { TopLevelScanner } from '../../src/proxy/topLevelScanner';
-
-function chunked(buf: Buffer, cuts: number[]): Buffer[] {
-  const at = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const c of at) { out.push(buf.subarray(prev, c)); prev = c; }
-  out.push(buf.subarray(prev));
-  return out;
-}
+import { splitBytes } from '../support/bytes';
 
 function scan(chunks: Buffer[], max: number): Record<string, unknown> | null {
   const s = new TopLevelScanner(max);
@@ -25,7 +17,7 @@ describe('TopLevelScanner (streamed top-level fields)', () => {
     const obj = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 8 });
     fc.assert(fc.property(obj, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 }), fc.integer({ min: 0, max: 200 }), (o, pretty, cuts, max) => {
       const buf = Buffer.from(JSON.stringify(o, null, pretty ? 2 : undefined));
-      assert.deepEqual(scan(chunked(buf, cuts), max), jsonSkeleton(buf, max));
+      assert.deepEqual(scan(splitBytes(buf, cuts), max), jsonSkeleton(buf, max));
     }), { numRuns: 400 });
   });
 
@@ -38,7 +30,7 @@ describe('TopLevelScanner (streamed top-level fields)', () => {
     );
     fc.assert(fc.property(text, fc.array(fc.nat(), { maxLength: 8 }), (t, cuts) => {
       const buf = Buffer.from(t);
-      assert.deepEqual(scan(chunked(buf, cuts), 64), jsonSkeleton(buf, 64), JSON.stringify(t));
+      assert.deepEqual(scan(splitBytes(buf, cuts), 64), jsonSkeleton(buf, 64), JSON.stringify(t));
     }), { numRuns: 600 });
   });
 
