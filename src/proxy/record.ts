@@ -87,8 +87,9 @@ export class Capture {
     // never spooled: nothing would end or remove a spool opened now.
     this.spill = null;
     const spool = this.spool;
-    if (!spool || this.settled) { this.settled = true; return; }
+    const first = !this.settled;
     this.settled = true;
+    if (!spool || !first) return;
     const r = await spool.end();
     if ('error' in r) this.spoolError = r.error;
     else this.spooled = r;
@@ -381,9 +382,10 @@ function bodyBytes(capture: Capture, encoding: string | undefined, cap: number):
 
 /** A body that went to a spool file as it streamed: its fields from the scanner, its bytes on disk. */
 function spilledBody(c: Capture): { body: DecodedBody; truncated: boolean; warning: string | null } {
-  const truncated = !c.complete;
-  const json = c.scanner?.result() ?? undefined;
   const sp = c.spooled;
+  // Only a stored copy can be cut: an omitted body, or one the spool lost, has its own account.
+  const truncated = sp !== null && !c.complete;
+  const json = c.scanner?.result() ?? undefined;
   if (!sp) {
     // Not kept on purpose (an omitted body), or the spool failed: the record says which.
     const stored: RawBody = { kind: 'raw', chunks: [], size: c.total, truncated: c.total > 0 };

@@ -375,6 +375,7 @@ describe('proxy', function () {
       const r = await h.record(h.runtime.store.list()[0].id);
       assert.equal(r.bodies.request.kind, 'omitted');
       assert.equal(r.requestModel, 'gpt-4o-mini');
+      assert.ok(!r.warnings.some((w) => /over .* bytes/.test(w)), `an omitted body is not "cut": ${r.warnings.join('; ')}`);
       assert.deepEqual(readdirSync(path.join(h.dataDir, 'records', 'spool')), []);
       assert.ok(!readAllFiles(h.dataDir).some((f) => f.bytes.includes('y'.repeat(1000))), 'the omitted prompt is nowhere on disk');
     });
