@@ -37,7 +37,7 @@ import type { LogRecord, NewRecord, RawBody, RecordBodies, RecordSummary, Spoole
 import { capBodies, DEFAULT_BODY_CAP_BYTES } from './bodyCap';
 import { compactSummary, decodeBlob, decodeIndexLine, DictionaryWriter, encodeBlob, encodeDeleteLine, encodeRecordLine, IndexDictionary, sideFilesOf } from './codec';
 import type { EncodedEntry, SideName } from './codec';
-import { cleanSpoolDir, FileSpool, removeSpool, SPOOL_DIR, spoolFileName } from './spool';
+import { cleanSpoolDir, FileSpool, newSpoolDisk, removeSpool, SPOOL_DIR, spoolFileName } from './spool';
 import type { BodyBlob, BodyRef, IndexLine, NewBodyBlob } from './codec';
 import { MemoryIndex } from './memoryIndex';
 import { redactHeaders, redactText, redactUrl } from './redact';
@@ -378,6 +378,8 @@ export class RecordStore implements RecordStoreApi {
   private reportedSpoolLoss = false;
   /** Spool files openSpool() handed out and no record has claimed yet: the only ones complete() accepts. */
   private readonly spoolsOut = new Set<string>();
+  /** Whether spool writes go straight to disk or, while it is slow, through the thread pool. */
+  private readonly spoolDisk = newSpoolDisk();
   /** Spooled bytes of queued records (on disk, not in memory): bounded by maxQueuedSpoolBytes. */
   private queuedSpoolBytes = 0;
   /** Spool files being removed: close() waits for them, so a clean exit leaves none behind. */
@@ -462,7 +464,7 @@ export class RecordStore implements RecordStoreApi {
     if (this.closed || !this.spoolDir) return null;
     const file = path.join(this.spoolDir, spoolFileName());
     this.spoolsOut.add(file);
-    return new FileSpool(file, () => this.spoolsOut.delete(file));
+    return new FileSpool(file, () => this.spoolsOut.delete(file), this.spoolDisk);
   }
 
   // ---- reading ---------------------------------------------------------------------------------
