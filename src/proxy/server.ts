@@ -564,8 +564,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     this.sh.active.delete(this);
-    // Spooled bytes count too: they are not in memory, but counting them keeps large uploads at
-    // the pace the disk takes them (the spool writes queue up when it cannot keep up).
+    // Spooled bytes count too: they are not in memory, but while the disk is slow the spools write
+    // through a queue (FileSpool), and counting them keeps large uploads at the pace it takes them.
     const p = this.sh.records.enqueue(() => this.record(), this.request.captured + this.response.captured);
     if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
   }
