@@ -81,6 +81,11 @@ export interface RecordSink {
 /** Bytes written in order to a file the store owns; handed back to it in a RawBody's `spooled`. */
 export interface BodySpool {
   write(chunk: Uint8Array): void;
+  /**
+   * Bytes given to write() that may still be in memory: queued for a disk that fell behind. The
+   * proxy counts them against its logging budget; bytes already in the page cache cost it nothing.
+   */
+  readonly queuedBytes: number;
   /** Waits for the writes: the file to put in RawBody.spooled, or why the bytes were lost. */
   end(): Promise<SpooledBytes | { error: string }>;
   /** The bytes are not wanted after all (the record failed or omits the body). */

@@ -46,8 +46,8 @@ export class Capture {
   /** True once the body went past the threshold: `chunks` is empty, `scanner` has the fields. */
   get spilled(): boolean { return this.scanner !== null; }
 
-  /** Bytes this capture holds in memory. */
-  get held(): number { return this.spilled ? 0 : this.captured; }
+  /** Bytes this capture holds in memory, or its spool holds queued for a slow disk. */
+  get held(): number { return this.spilled ? this.spool?.queuedBytes ?? 0 : this.captured; }
 
   push(chunk: Buffer, t: number): void {
     this.total += chunk.length;

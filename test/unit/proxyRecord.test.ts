@@ -156,6 +156,7 @@ describe('proxy record building', () => {
           write: (c) => { assert.ok(!ended, 'no write after end'); appendFileSync(file, c); },
           end: () => { ended = true; return Promise.resolve({ path: file, bytes: existsSync(file) ? statSync(file).size : 0 }); },
           discard: () => undefined,
+          queuedBytes: 0,
         };
         const prompt = 'word '.repeat(STORE_PARSED_JSON_MAX_BYTES / 4);
         const reqText = JSON.stringify({ messages: [{ role: 'user', content: prompt }], model: 'gpt-4o-mini' });
@@ -214,6 +215,26 @@ describe('proxy record building', () => {
       assert.equal(opened, 0);
       assert.equal(omitted.held, 0);
       assert.deepEqual(omitted.scanner?.result(), { model: 'm' });
+    });
+
+    it('counts a spilled body as held only while its spool queues it for a slow disk', () => {
+      let queued = 0;
+      const spool: BodySpool = {
+        write: (c) => { queued += c.length; },
+        end: () => Promise.resolve({ path: 'x', bytes: queued }),
+        discard: () => undefined,
+        get queuedBytes() { return queued; },
+      };
+      const c = new Capture(1 << 20);
+      c.enableSpill({ threshold: 10_000, keep: true, open: () => spool });
+      c.push(Buffer.alloc(20_000, 0x61), 0);
+      assert.ok(c.spilled);
+      assert.equal(c.held, 20_000, 'bytes the spool still queues are in memory');
+      queued = 0; // written through, or drained
+      c.push(Buffer.alloc(5_000, 0x61), 0);
+      assert.equal(c.held, 5_000);
+      queued = 0;
+      assert.equal(c.held, 0);
     });
 
     it('parses the whole large body when tokens must be estimated', () => {

@@ -22,6 +22,7 @@ describe('FileSpool', () => {
       spool.write(c);
       assert.equal(statSync(file).size, (i + 1) * 64 * 1024, 'on disk before the next chunk arrives');
     }
+    assert.equal(spool.queuedBytes, 0, 'nothing waits in memory for the proxy to count');
     assert.deepEqual(await spool.end(), { path: file, bytes: 5 * 64 * 1024 });
     assert.deepEqual(readFileSync(file), Buffer.concat(chunks));
     assert.equal(gone, 0, 'a handed-over file is not gone');
@@ -35,12 +36,14 @@ describe('FileSpool', () => {
     for (const c of chunks) spool.write(c);
     assert.equal(statSync(first).size, 10_000, 'the first chunk was written directly, the rest queued');
     assert.ok(disk.slowUntil > Date.now(), 'the disk is marked slow for a while');
+    assert.equal(spool.queuedBytes, 30_000, 'what went to the stream counts as held in memory');
     assert.deepEqual(await spool.end(), { path: first, bytes: 40_000 });
     assert.deepEqual(readFileSync(first), Buffer.concat(chunks));
 
     const second = path.join(dir, 'slow-2.body');
     const next = new FileSpool(second, undefined, disk);
     next.write(Buffer.from('queued, not written yet'));
+    assert.equal(next.queuedBytes, 23);
     assert.ok(!existsSync(second) || statSync(second).size === 0, 'a spool opened while the disk is slow writes on the thread pool');
     assert.deepEqual(await next.end(), { path: second, bytes: 23 });
     assert.equal(readFileSync(second, 'utf8'), 'queued, not written yet');
