@@ -195,6 +195,26 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# ---- large:32 again, in a proxy process of its own ----
+# The rounds above run every scenario in one proxy process, so large:32's RSS there carries what the
+# process kept from the others (its index, V8's heap sizing, malloc's high-water mark). This run
+# measures the 1 MB uploads alone: a fresh proxy and data dir, the same load, once.
+FRESH_SPEC="$(tr ' ' '\n' <<<"$SCENARIOS" | grep '^large:32:' | head -1 || true)"
+if [ -n "$FRESH_SPEC" ] && [ "${BENCH_FRESH:-1}" = "1" ] && [ $((BUDGET_S - SECONDS)) -ge 20 ]; then
+  stop_group "$PROXY_PID"; PROXY_PID=""
+  rm -rf "$BENCH_DATA_DIR"; mkdir -p "$BENCH_DATA_DIR"
+  PORT="$PROXY_PORT" UPSTREAM="$UPSTREAM" setsid "${PIN_PROXY[@]}" "$@" >"$OUT/proxy-fresh.log" 2>&1 </dev/null &
+  PROXY_PID=$!
+  if wait_port "$PROXY_PORT" "$READY_S" "$PROXY_PID"; then
+    IFS=: read -r name conc reqs <<<"$FRESH_SPEC"
+    line="$(load --url "$PROXY_URL" --scenario "$name" -c "$conc" -n "$reqs" --max-seconds "$RUN_MAX_S" --pid "$(listener_pid "$PROXY_PORT" "$PROXY_PID")" --mock-pid "$MOCK_PID" "${HDR_ARGS[@]}")"
+    printf '{"spec":"%s",%s\n' "$FRESH_SPEC" "${line#\{}" >"$OUT/fresh.json"
+    printf '# fresh %-16s proxy  %s\n' "$FRESH_SPEC" "$(grep -o '"rps":[0-9.]*\|"errors":[0-9]*\|"rss_peak_mb":[0-9.]*' <<<"$line" | tr '\n' ' ')" >&2
+  else
+    echo "# the fresh proxy did not start; skipping its large:32 run" >&2
+  fi
+fi
+
 cat >"$OUT/meta.json" <<EOF
 {"label":"$LABEL","cmd":$(printf '%s' "$*" | node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(0,"utf8")))'),"rounds":$ROUNDS,"scenarios":"$SCENARIOS","pin":$PIN,"startup_s":$STARTUP_S,"host_busy_before_pct":$BUSY_BEFORE,"loadavg_before":"$LOAD_BEFORE","loadavg_after":"$(cut -d' ' -f1-3 /proc/loadavg)","wall_s":$SECONDS,"node":"$(node -v)","nproc":$(nproc),"cpu":"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')","mock":{"latency_ms":"${MOCK_LATENCY_MS:-0}","chunks":"${MOCK_CHUNKS:-20}","chunk_delay_ms":"${MOCK_CHUNK_DELAY_MS:-0}"}}
 EOF
