@@ -88,7 +88,9 @@ if ! cs_ok "$TOOLS"; then
   t "code-server $CS_VERSION (native modules built against Node 24's headers; a few minutes on 2 cores)"
   rm -rf "$TOOLS/code-server" && mkdir -p "$TOOLS/code-server"
   # npm runs on Node 24 (PATH) and node-gyp must use Node 24's headers: the machine's npmrc may point at Node 20's.
-  if ! PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
+  # Under `npm test` the outer npm (Node 20) exports npm_config_user_agent ("... node/v20 ..."); the inner
+  # npm would take it as config and code-server's postinstall reads the Node version from it, so unset it.
+  if ! env -u npm_config_user_agent -u npm_node_execpath -u NODE PATH="$N24/bin:$PATH" npm_config_nodedir="$N24" \
       npm install --prefix "$TOOLS/code-server" --no-audit --no-fund --no-save "code-server@$CS_VERSION" >"$TOOLS/code-server-install.log" 2>&1; then
     tail -40 "$TOOLS/code-server-install.log" >&2
     echo "[e2e-setup] code-server install failed; full log: $TOOLS/code-server-install.log" >&2
