@@ -36,8 +36,9 @@ describe('FileSpool', () => {
     for (const c of chunks) spool.write(c);
     assert.equal(statSync(first).size, 10_000, 'the first chunk was written directly, the rest queued');
     assert.ok(disk.slowUntil > Date.now(), 'the disk is marked slow for a while');
-    assert.equal(spool.queuedBytes, 30_000, 'what went to the stream counts as held in memory');
+    assert.equal(spool.queuedBytes, 30_000, 'what the stream has not yet written counts as held in memory');
     assert.deepEqual(await spool.end(), { path: first, bytes: 40_000 });
+    assert.equal(spool.queuedBytes, 0, 'written out, nothing is held any more');
     assert.deepEqual(readFileSync(first), Buffer.concat(chunks));
 
     const second = path.join(dir, 'slow-2.body');
