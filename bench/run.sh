@@ -195,6 +195,24 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
+# ---- the same process after a quiet spell, then large:32 once more ----
+# V8 keeps the heap it grew under load until its memory reducer runs, some seconds after traffic
+# stops; glibc keeps its high-water mark. This shows what a proxy that has been quiet for a while
+# holds, and large:32's peak in it: what a user's long-running proxy sees, rather than one under
+# back-to-back load. BENCH_IDLE_S=0 skips it.
+IDLE_S="${BENCH_IDLE_S:-20}"
+IDLE_SPEC="$(tr ' ' '\n' <<<"$SCENARIOS" | grep '^large:32:' | head -1 || true)"
+if [ -n "$IDLE_SPEC" ] && [ "$IDLE_S" -gt 0 ] && [ $((BUDGET_S - SECONDS)) -ge $((IDLE_S + 30)) ] && kill -0 "$WATCH_PID" 2>/dev/null; then
+  rss_mb() { awk '/^VmRSS:/{printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo null; }
+  BUSY_RSS="$(rss_mb "$WATCH_PID")"
+  sleep "$IDLE_S"
+  IDLE_RSS="$(rss_mb "$WATCH_PID")"
+  IFS=: read -r name conc reqs <<<"$IDLE_SPEC"
+  line="$(load --url "$PROXY_URL" --scenario "$name" -c "$conc" -n "$reqs" --max-seconds "$RUN_MAX_S" --pid "$WATCH_PID" --mock-pid "$MOCK_PID" "${HDR_ARGS[@]}")"
+  printf '{"spec":"%s","idle_s":%s,"rss_before_idle_mb":%s,"rss_after_idle_mb":%s,%s\n' "$IDLE_SPEC" "$IDLE_S" "${BUSY_RSS:-null}" "${IDLE_RSS:-null}" "${line#\{}" >"$OUT/after-idle.json"
+  printf '# after %ss quiet: proxy RSS %s -> %s MB; then %-16s %s\n' "$IDLE_S" "$BUSY_RSS" "$IDLE_RSS" "$IDLE_SPEC" "$(grep -o '"rps":[0-9.]*\|"errors":[0-9]*\|"rss_peak_mb":[0-9.]*' <<<"$line" | tr '\n' ' ')" >&2
+fi
+
 # ---- large:32 again, in a proxy process of its own ----
 # The rounds above run every scenario in one proxy process, so large:32's RSS there carries what the
 # process kept from the others (its index, V8's heap sizing, malloc's high-water mark). This run

@@ -46,6 +46,14 @@ if (fs.existsSync(freshFile)) {
   const f = JSON.parse(fs.readFileSync(freshFile, 'utf8'));
   check('large:32 in a fresh proxy process, RSS peak', f.proc?.rss_peak_mb, '<=', 150, 'MB', f.other_cpu_pct);
 }
+// The long-lived process again, after a quiet spell (run.sh): what it gave back, and the same load.
+const idleFile = path.join(dir, 'after-idle.json');
+if (fs.existsSync(idleFile)) {
+  const f = JSON.parse(fs.readFileSync(idleFile, 'utf8'));
+  checks.push({ what: `proxy RSS at the end of the rounds (reported, no target)`, value: f.rss_before_idle_mb, ok: 'info', unit: 'MB', noise: null });
+  checks.push({ what: `proxy RSS after ${f.idle_s} s without traffic (reported, no target)`, value: f.rss_after_idle_mb, ok: 'info', unit: 'MB', noise: null });
+  check(`large:32 in the same process after ${f.idle_s} s quiet, RSS peak`, f.proc?.rss_peak_mb, '<=', 150, 'MB', f.other_cpu_pct);
+}
 if (sc('large:1')) checks.push({ what: 'large:1 added p50 (reported, no target)', value: sc('large:1').overhead.added_p50_ms, ok: 'info', unit: 'ms', noise: sc('large:1').noise.other_cpu_pct_median });
 
 const lines = [`== targets for ${s.label}`];
