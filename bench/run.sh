@@ -19,6 +19,9 @@
 #   BENCH_RUN_MAX_S     [5]     cap on one load run's measuring time (slow proxies get fewer samples)
 #   BENCH_BUDGET_S      [300]   whole-run wall-clock budget; rounds stop early past it
 #   BENCH_KEEP_DATA     [0]     1 = keep the proxy's data dir ($OUT/data) after the run
+#   BENCH_IDLE_S        [20]    after the rounds, seconds without traffic before large:32 runs once more in the
+#                               same proxy (RSS before/after the quiet spell, after-idle.json); 0 skips it
+#   BENCH_FRESH         [1]     0 skips the last step: large:32 in a proxy process of its own (fresh.json)
 #   BENCH_MOCK_PORT     [18080] BENCH_PROXY_PORT [18090]
 #   BENCH_PROXY_HEADERS []      extra headers sent only to the proxy, separated by newlines or '|';
 #                               the token {UPSTREAM} is replaced by the upstream URL
