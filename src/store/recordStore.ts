@@ -204,6 +204,25 @@ export function toPlain(v: unknown): unknown {
   return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x)) ?? 'null');
 }
 
+/** Property values as the index keeps them: strings (anything else as its JSON). Usually all are already. */
+function stringProperties(props: Record<string, unknown> | undefined): Record<string, string> {
+  if (!props) return {};
+  for (const k in props) {
+    if (typeof props[k] !== 'string') {
+      return Object.fromEntries(Object.entries(props).map(([n, v]) => [n, typeof v === 'string' ? v : JSON.stringify(v) ?? '']));
+    }
+  }
+  return props as Record<string, string>;
+}
+
+/** The record's warnings, redacted, then the store's own. */
+function storedWarnings(warnings: readonly unknown[] | undefined, added: readonly string[]): string[] {
+  const out: string[] = [];
+  if (warnings) for (const w of warnings) out.push(redactText(String(w)));
+  for (const w of added) out.push(w);
+  return out;
+}
+
 const NOT_PLAIN = new Error('not plain');
 
 /**
@@ -649,23 +668,22 @@ export class RecordStore implements RecordStoreApi {
     const { bodies, requestHeaders, responseHeaders, ...raw } = record;
     // A plain JSON copy: the caller may keep mutating its objects, and a value JSON cannot hold
     // (a BigInt, a cycle) must fail here, for this record, never later inside a shared batch.
-    const rest = toPlain(raw) as typeof raw;
+    // Our own copy, so the summary's fields are set on it in place: a spread into a second object
+    // of 30+ keys was a third copy of every record (compactSummary makes the index's).
+    const summary = toPlain(raw) as RecordSummary;
     const capped = capBodies(this.ownSpoolsOnly(bodies ?? EMPTY_BODIES), this.bodyCap);
-    const wasPending = rest.state === 'pending';
-    const summary: RecordSummary = {
-      ...rest,
-      state: wasPending ? 'error' : rest.state,
-      error: rest.error
-        ? { kind: rest.error.kind, message: redactText(String(rest.error.message ?? '')) }
-        : wasPending ? { kind: 'internal', message: 'record completed while still pending' } : null,
-      targetUrl: redactUrl(rest.targetUrl ?? ''),
-      path: redactUrl(rest.path ?? ''),
-      properties: Object.fromEntries(Object.entries(rest.properties ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? ''])),
-      warnings: [...(rest.warnings ?? []).map((w) => redactText(String(w))), ...capped.warnings],
-      session: rest.session ?? null,
-      requestHeaders: {},
-      responseHeaders: {},
-    };
+    const wasPending = summary.state === 'pending';
+    if (wasPending) summary.state = 'error';
+    summary.error = summary.error
+      ? { kind: summary.error.kind, message: redactText(String(summary.error.message ?? '')) }
+      : wasPending ? { kind: 'internal', message: 'record completed while still pending' } : null;
+    summary.targetUrl = redactUrl(summary.targetUrl ?? '');
+    summary.path = redactUrl(summary.path ?? '');
+    summary.properties = stringProperties(summary.properties);
+    summary.warnings = storedWarnings(summary.warnings, capped.warnings);
+    summary.session ??= null;
+    summary.requestHeaders = {};
+    summary.responseHeaders = {};
     const blob: NewBodyBlob = {
       id: record.id,
       requestHeaders: redactHeaders(requestHeaders ?? {}),
