@@ -298,7 +298,7 @@ describe('proxy', function () {
           'Keep-Alive', 'timeout=5', 'Authorization', `Bearer ${KEY}`],
         body: JSON.stringify(chatBody),
       });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 200, res.body.toString());
       const sent = h.mock.requests.at(-1)!;
       assert.equal(sent.path, '/v1/chat/completions?api-version=2024-01-01&x=1');
       const names = sent.rawHeaders.filter((_, i) => i % 2 === 0);
@@ -319,6 +319,24 @@ describe('proxy', function () {
       assert.deepEqual(r.properties, { CamelCase: 'v', lower: 'w' });
     });
 
+    it('records header lines as sent: raw case, repeated ones joined, credentials redacted however they come', async () => {
+      const res = await rawRequest(`${h.url}/v1/chat/completions`, {
+        headers: [
+          'Host', '127.0.0.1', 'Content-Type', 'application/json', 'X-Multi', 'a', 'X-Multi', 'b', 'constructor', 'c', 'toString', 'd',
+          'X-Api-Key', 'sk-ant-api03-REPEATEDKEYONE0001', 'X-Api-Key', 'sk-ant-api03-REPEATEDKEYTWO0002',
+        ],
+        body: JSON.stringify(chatBody),
+      });
+      assert.equal(res.status, 200, res.body.toString());
+      const r = await h.record(res.rawHeaders[res.rawHeaders.findIndex((n) => n.toLowerCase() === 'helicone-id') + 1]);
+      assert.equal(r.requestHeaders['X-Multi'], 'a, b');
+      // Names that Object.prototype also has are plain headers, not inherited values.
+      assert.equal(r.requestHeaders.constructor, 'c');
+      assert.equal(r.requestHeaders.toString, 'd');
+      assert.equal(r.requestHeaders['X-Api-Key'], '[REDACTED]');
+      assert.doesNotMatch(JSON.stringify(r.requestHeaders), /REPEATEDKEY/);
+    });
+
     it('forwards a non-JSON body untouched and logs it raw', async () => {
       const bytes = Buffer.from([0x00, 0xff, 0xfe, 0x41, 0x42, 0x80, 0x0a]);
       const res = await rawRequest(`${h.url}/v1/echo`, { headers: { 'Content-Type': 'application/octet-stream' }, body: bytes });
@@ -337,7 +355,7 @@ describe('proxy', function () {
     it('streams a 1 MB request body up and logs a capped copy', async () => {
       const big = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(3 * 1024 * 1024) }] });
       const res = await rawRequest(`${h.url}/v1/chat/completions`, { headers: { 'Content-Type': 'application/json' }, body: big });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 200, res.body.toString());
       assert.equal(h.mock.requests.at(-1)!.body.length, big.length);
       const r = await h.record(h.runtime.store.list()[0].id);
       assert.equal(r.requestBytes, big.length);
@@ -353,7 +371,7 @@ describe('proxy', function () {
       let spools = 0;
       store.openSpool = () => { spools++; return open(); };
       const res = await rawRequest(`${h.url}/v1/chat/completions`, { headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, body: big });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 200, res.body.toString());
       assert.equal(h.mock.requests.at(-1)!.body.toString(), big, 'forwarded untouched');
       const r = await h.record(h.runtime.store.list()[0].id);
       assert.equal(r.requestModel, 'gpt-4o-mini');
@@ -390,7 +408,7 @@ describe('proxy', function () {
 
     it('mounts the query API under /api', async () => {
       const res = await rawRequest(`${h.url}/api/health`, { method: 'GET' });
-      assert.equal(res.status, 200);
+      assert.equal(res.status, 200, res.body.toString());
       assert.equal(h.runtime.store.count(), 0, 'API calls are not logged as LLM traffic');
     });
 
