@@ -491,8 +491,8 @@ export function buildRecord(input: FinishInput): NewRecord {
 
   const request: StoredBody | RawBody = s.omitRequest ? { kind: 'omitted', size: input.request.total, truncated: false } : req.stored;
   const response: StoredBody | RawBody = s.omitResponse ? { kind: 'omitted', size: input.response.total, truncated: false } : res.stored;
-  return {
-    ...s,
+  // `s` is this function's own copy: the bodies go on it rather than on a spread of its 30+ keys.
+  return Object.assign(s, {
     bodies: {
       request,
       response,
@@ -501,7 +501,7 @@ export function buildRecord(input: FinishInput): NewRecord {
       streamChunks: s.omitResponse ? null : streamChunks,
       reassembled: s.omitResponse ? null : reassembled,
     },
-  };
+  });
 }
 
 /** A record for an exchange whose record building itself failed: never lose the exchange. */
