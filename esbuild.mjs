@@ -25,10 +25,15 @@ const common = {
   legalComments: 'none',
 };
 
-// The proxy's young generation capped at 8 MB (V8's default grows it to 2 x 16 MB under load):
-// ~10-20 MB less RSS for no measurable CPU (bench/README.md). A V8 flag can only be given on
-// node's command line, hence `env -S` (coreutils 8.30+, macOS, BSD); `npm start` passes it too.
-const CLI_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=8';
+// V8 flags for the proxy (bench/README.md has the measurements):
+// - young generation capped at 8 MB (V8's default grows it to 2 x 16 MB under load): ~10-20 MB less
+//   RSS for no measurable CPU;
+// - WebAssembly on the baseline compiler only: undici's HTTP parser is wasm, and optimising its one
+//   big function on the first upstream response took ~37 MB for a moment and kept 8 MB. Streams
+//   cost ~2 % more CPU.
+// A V8 flag can only be given on node's command line, hence `env -S` (coreutils 8.30+, macOS, BSD);
+// `npm start` and bench/targets/llm-lens.sh pass the same flags.
+const CLI_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=8 --liftoff-only';
 const nodeTarget = { ...common, platform: 'node', format: 'cjs', target: 'node20' };
 
 const webviewDir = 'src/webviews/app';
