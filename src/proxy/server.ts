@@ -131,7 +131,6 @@ class AckDeadlines {
   };
 }
 
-/** Node keeps the request's header lines in rawHeaders; this builds the store's header map with raw case. */
 /** Client header lines to send upstream, raw case and order kept. */
 function upstreamHeaders(raw: readonly string[], keepHelicone: boolean): string[] {
   let connectionTokens: Set<string> | null = null;
@@ -647,7 +646,7 @@ function mayHoldSecret(url: string): boolean {
  * Header lines as the record keeps them: one entry per name (raw case), repeated lines joined with
  * ', ', credential headers' values (Authorization, x-api-key ...) replaced. The store scans every
  * other value for key shapes when it writes, so this skips that scan. One pass and one object:
- * grouping into a Map, then an object, then a redacted copy was ~2 % of the proxy's CPU.
+ * grouping into a Map, then an object, then a redacted copy showed as ~2 % of a CPU profile.
  */
 function recordHeaders(lines: number, name: (i: number) => string, value: (i: number) => string): Record<string, string> {
   const out: Record<string, string> = {};
