@@ -14,6 +14,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import { ChurnSet } from '../core/churn';
+import type { Membership } from '../core/churn';
 import { LensError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { RecordSink } from '../core/store';
@@ -110,23 +112,22 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
  * timer, running only while something waits, expires what is overdue.
  */
 class AckDeadlines {
-  private readonly waiting = new Set<{ deadline: number; expire: () => void }>();
+  private readonly waiting = new ChurnSet<{ deadline: number; expire: () => void }>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly ms: number) {}
 
   wait(p: Promise<boolean>): Promise<boolean | 'timeout'> {
     return new Promise((resolve) => {
-      const entry = { deadline: Date.now() + this.ms, expire: (): void => resolve('timeout') };
-      this.waiting.add(entry);
+      const m = this.waiting.add({ deadline: Date.now() + this.ms, expire: (): void => resolve('timeout') });
       this.timer ??= setInterval(this.sweep, Math.min(this.ms, 1000)).unref();
-      p.then((ok) => { this.waiting.delete(entry); resolve(ok); }, () => { this.waiting.delete(entry); resolve(false); });
+      p.then((ok) => { this.waiting.delete(m); resolve(ok); }, () => { this.waiting.delete(m); resolve(false); });
     });
   }
 
   private readonly sweep = (): void => {
     const now = Date.now();
-    for (const e of this.waiting) if (e.deadline <= now) { this.waiting.delete(e); e.expire(); }
+    this.waiting.forEach((e, m) => { if (e.deadline <= now) { this.waiting.delete(m); e.expire(); } });
     if (this.waiting.size === 0 && this.timer) { clearInterval(this.timer); this.timer = null; }
   };
 }
@@ -186,7 +187,7 @@ interface Shared {
   bodyTimeout: number;
   connectTimeout: number;
   pools: Map<string, Pool>;
-  active: Set<Exchange>;
+  active: ChurnSet<Exchange>;
   records: RecordQueue;
   storeFailureReported: boolean;
   closing: boolean;
@@ -236,6 +237,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finished = false;
   private cacheKeyValue: string | null = null;
   private cacheHit: CachedResponse | null = null;
+  private membership: Membership | null = null;
 
   constructor(private readonly sh: Shared, private readonly req: http.IncomingMessage, private readonly res: http.ServerResponse) {
     this.request = new Capture(sh.bodyCap);
@@ -264,8 +266,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       requestBytes: 0, responseBytes: 0, warnings: h.warnings,
     };
     if (h.cache && !sh.cache) this.summary.warnings.push('Helicone-Cache-Enabled was sent but this proxy runs without a cache');
-    sh.active.add(this);
-    try { sh.store.begin(this.summary); } catch (e) { this.reportStoreFailure(e); }
+    this.membership = sh.active.add(this);
+    try { sh.store.begin(this.summary); } catch (e) { reportStoreFailure(sh, e); }
 
     if (!route) {
       this.fail('bad_request', `no upstream for ${url.split('?')[0]}: use /v1 (OpenAI), /anthropic, /<name> of a configured upstream, or a Helicone-Target-Url header`);
@@ -534,12 +536,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.finish();
   }
 
-  private reportStoreFailure(e: unknown): void {
-    if (this.sh.storeFailureReported) return;
-    this.sh.storeFailureReported = true;
-    this.sh.logger.error(`store: recording failed (${errorMessage(e)}); forwarding goes on`);
-  }
-
   /** Ends the exchange: timings now, everything else after this tick. */
   private finish(): void {
     if (this.finished) return;
@@ -552,81 +548,24 @@ class Exchange implements Dispatcher.DispatchHandler {
     s.streamed = this.streamed;
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
-    this.sh.active.delete(this);
+    if (this.membership) this.sh.active.delete(this.membership);
+    // Recording gets a snapshot, not the exchange: the record is built a turn later and waits for the
+    // store's acknowledgement (10+ ms), and an exchange reaches the sockets, Node's request and
+    // response objects and undici's request state. Held that long, under load they outlived two
+    // young-generation GCs and were promoted, tens of KB per streamed exchange, until a full GC.
+    const ex: FinishedExchange = {
+      summary: s, t0: this.t0, rawHeaders: this.req.rawHeaders, responseHeaderPairs: this.responseHeaderPairs,
+      request: this.request, response: this.response, streamed: this.streamed,
+      requestEncoding: header(this.req, 'content-encoding'), requestContentType: header(this.req, 'content-type'),
+      responseEncoding: this.responseEncoding, responseContentType: this.responseContentType,
+      modelOverride: this.helicone.modelOverride, cacheSettings: this.helicone.cache, cacheKey: this.cacheKeyValue, cacheHit: this.cacheHit,
+    };
+    const sh = this.sh;
     // What logging holds in memory: spooled bytes count only while a slow disk queues them (FileSpool).
     // Counting every spooled byte, 32 uploads of 1 MB let only 4 records at a time reach the store,
     // and forwarding waited on its acknowledgements: half the throughput with the core half idle.
-    const p = this.sh.records.enqueue(() => this.record(), this.request.held + this.response.held);
-    if (this.cacheKeyValue && this.sh.cache && s.state === 'ok') this.sh.cache.expectSave(this.cacheKeyValue, p);
-  }
-
-  private async record(): Promise<void> {
-    const sh = this.sh;
-    const s = this.summary;
-    // Credentials go before the record leaves the proxy; the store runs its full redaction pass
-    // (shapes of keys in any header, URL or message) on top when it writes.
-    if (mayHoldSecret(s.path)) s.path = redactUrl(s.path);
-    if (mayHoldSecret(s.targetUrl)) s.targetUrl = redactUrl(s.targetUrl);
-    const raw = this.req.rawHeaders;
-    const pairs = this.responseHeaderPairs;
-    s.requestHeaders = recordHeaders(raw.length >> 1, (i) => raw[2 * i], (i) => raw[2 * i + 1]);
-    s.responseHeaders = recordHeaders(pairs.length, (i) => pairs[i][0], (i) => pairs[i][1]);
-    if (this.cacheHit && s.cache) s.cache = { ...s.cache, hit: true };
-    await this.request.settle();
-    let record;
-    try {
-      record = buildRecord({
-        summary: s, t0: this.t0, request: this.request, response: this.response,
-        requestEncoding: header(this.req, 'content-encoding'), requestContentType: header(this.req, 'content-type'),
-        responseEncoding: this.responseEncoding, responseContentType: this.responseContentType, streamed: this.streamed,
-        bodyCapBytes: sh.bodyCap, modelOverride: this.helicone.modelOverride, priceBook: sh.priceBook,
-        ...(this.cacheHit ? { cacheHitSavedUsd: this.cacheHit.meta.costUsd } : {}),
-      });
-    } catch (e) {
-      sh.logger.error(`proxy: building the record of ${s.id} failed: ${errorMessage(e)}`);
-      record = fallbackRecord(s, e);
-    }
-    if (record.bodies.request.kind === 'raw' && record.bodies.request.spooled) this.request.handOver();
-    else this.request.discard();
-    const h = this.helicone.cache;
-    if (this.cacheKeyValue && h && sh.cache && record.state === 'ok' && record.status !== null && record.status >= 200 && record.status < 300 && this.response.complete) {
-      try {
-        await sh.cache.save(this.cacheKeyValue, h.bucketMaxSize, h.ttlMs, {
-          status: record.status, headers: this.responseHeaderPairs, body: this.response.bytes(), streamed: this.streamed,
-          meta: { requestId: record.id, costUsd: record.costUsd, usage: record.usage, model: record.responseModel ?? record.requestModel, latencyMs: record.latencyMs },
-        });
-      } catch (e) {
-        record.warnings.push(`cache save failed: ${errorMessage(e)}`);
-      }
-    }
-    // The record now holds what it needs; the raw chunks would otherwise live on until the store
-    // acknowledges (a megabyte per big request, times the backlog).
-    this.request.release();
-    this.response.release();
-    // The store serialises the record synchronously inside complete(): give the sockets a turn
-    // first, so the two halves of the work never sit back to back in front of a new request.
-    await nextTurn();
-    try {
-      const acked = sh.store.complete(record);
-      // The store has serialised the record: drop our reference, or its body strings (a megabyte
-      // each for big requests) stay reachable from this frame until the disk write returns, long
-      // enough to be promoted to V8's old space and linger there until a full GC.
-      record = undefined;
-      const ok = await sh.acks.wait(acked);
-      if (ok === 'timeout') {
-        sh.logger.warn(`store: no acknowledgement for record ${s.id} after ${(sh.opts.storeAckTimeoutMs ?? 60_000) / 1000} s; no longer waiting for it`);
-        return;
-      }
-      if (!ok) this.reportStoreFailure(new Error('the store could not write the record'));
-      else {
-        sh.storeFailureReported = false;
-        // The store's acknowledgement (the record survives a kill of this process), at trace level:
-        // what the crash test (test/reliability/crash.test.ts) reads to know which records must survive.
-        sh.logger.trace(`proxy: recorded ${s.id}`);
-      }
-    } catch (e) {
-      this.reportStoreFailure(e);
-    }
+    const p = sh.records.enqueue(() => recordExchange(sh, ex), this.request.held + this.response.held);
+    if (ex.cacheKey && sh.cache && s.state === 'ok') sh.cache.expectSave(ex.cacheKey, p);
   }
 
   /** Shutdown past the drain time: end this exchange as aborted. */
@@ -634,6 +573,104 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.finished) return;
     this.summary.warnings.push('the proxy shut down before the response finished');
     this.res.destroy();
+  }
+}
+
+/** What building and storing a finished exchange's record needs, without the exchange itself. */
+interface FinishedExchange {
+  summary: RecordSummary;
+  t0: number;
+  rawHeaders: string[];
+  responseHeaderPairs: Array<[string, string]>;
+  request: Capture;
+  response: Capture;
+  streamed: boolean;
+  requestEncoding: string | undefined;
+  requestContentType: string | undefined;
+  responseEncoding: string | undefined;
+  responseContentType: string | undefined;
+  modelOverride: string | null;
+  cacheSettings: HeliconeSettings['cache'];
+  cacheKey: string | null;
+  cacheHit: CachedResponse | null;
+}
+
+function reportStoreFailure(sh: Shared, e: unknown): void {
+  if (sh.storeFailureReported) return;
+  sh.storeFailureReported = true;
+  sh.logger.error(`store: recording failed (${errorMessage(e)}); forwarding goes on`);
+}
+
+async function recordExchange(sh: Shared, ex: FinishedExchange): Promise<void> {
+  const s = ex.summary;
+  // Credentials go before the record leaves the proxy; the store runs its full redaction pass
+  // (shapes of keys in any header, URL or message) on top when it writes.
+  if (mayHoldSecret(s.path)) s.path = redactUrl(s.path);
+  if (mayHoldSecret(s.targetUrl)) s.targetUrl = redactUrl(s.targetUrl);
+  const raw = ex.rawHeaders;
+  const pairs = ex.responseHeaderPairs;
+  s.requestHeaders = recordHeaders(raw.length >> 1, (i) => raw[2 * i], (i) => raw[2 * i + 1]);
+  s.responseHeaders = recordHeaders(pairs.length, (i) => pairs[i][0], (i) => pairs[i][1]);
+  if (ex.cacheHit && s.cache) s.cache = { ...s.cache, hit: true };
+  await ex.request.settle();
+  let record;
+  try {
+    record = buildRecord({
+      summary: s, t0: ex.t0, request: ex.request, response: ex.response,
+      requestEncoding: ex.requestEncoding, requestContentType: ex.requestContentType,
+      responseEncoding: ex.responseEncoding, responseContentType: ex.responseContentType, streamed: ex.streamed,
+      bodyCapBytes: sh.bodyCap, modelOverride: ex.modelOverride, priceBook: sh.priceBook,
+      ...(ex.cacheHit ? { cacheHitSavedUsd: ex.cacheHit.meta.costUsd } : {}),
+    });
+  } catch (e) {
+    sh.logger.error(`proxy: building the record of ${s.id} failed: ${errorMessage(e)}`);
+    record = fallbackRecord(s, e);
+  }
+  if (record.bodies.request.kind === 'raw' && record.bodies.request.spooled) ex.request.handOver();
+  else ex.request.discard();
+  const h = ex.cacheSettings;
+  if (ex.cacheKey && h && sh.cache && record.state === 'ok' && record.status !== null && record.status >= 200 && record.status < 300 && ex.response.complete) {
+    try {
+      await sh.cache.save(ex.cacheKey, h.bucketMaxSize, h.ttlMs, {
+        status: record.status, headers: ex.responseHeaderPairs, body: ex.response.bytes(), streamed: ex.streamed,
+        meta: { requestId: record.id, costUsd: record.costUsd, usage: record.usage, model: record.responseModel ?? record.requestModel, latencyMs: record.latencyMs },
+      });
+    } catch (e) {
+      record.warnings.push(`cache save failed: ${errorMessage(e)}`);
+    }
+  }
+  // The record now holds what it needs; the raw chunks would otherwise live on until the store
+  // acknowledges (a megabyte per big request, times the backlog).
+  ex.request.release();
+  ex.response.release();
+  // The store serialises the record synchronously inside complete(): give the sockets a turn
+  // first, so the two halves of the work never sit back to back in front of a new request.
+  await nextTurn();
+  let acked: Promise<boolean>;
+  try {
+    acked = sh.store.complete(record);
+  } catch (e) {
+    reportStoreFailure(sh, e);
+    return;
+  }
+  // Returned, not awaited: this frame ends here, so the snapshot, the captures and the record (body
+  // strings of a megabyte for big requests) are garbage now, not once the disk write returns; held
+  // that long they outlived two young-generation GCs and lingered in the old generation.
+  return awaitAck(sh, acked, s.id);
+}
+
+async function awaitAck(sh: Shared, acked: Promise<boolean>, id: string): Promise<void> {
+  const ok = await sh.acks.wait(acked);
+  if (ok === 'timeout') {
+    sh.logger.warn(`store: no acknowledgement for record ${id} after ${(sh.opts.storeAckTimeoutMs ?? 60_000) / 1000} s; no longer waiting for it`);
+    return;
+  }
+  if (!ok) reportStoreFailure(sh, new Error('the store could not write the record'));
+  else {
+    sh.storeFailureReported = false;
+    // The store's acknowledgement (the record survives a kill of this process), at trace level:
+    // what the crash test (test/reliability/crash.test.ts) reads to know which records must survive.
+    sh.logger.trace(`proxy: recorded ${id}`);
   }
 }
 
@@ -683,7 +720,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     headersTimeout: t.headersMs ?? 600_000,
     bodyTimeout: t.bodyIdleMs ?? 300_000,
     connectTimeout: t.connectMs ?? 10_000,
-    pools: new Map(), active: new Set(), records: new RecordQueue(opts.logBacklogBytes ?? 8 * 1024 * 1024), storeFailureReported: false, closing: false,
+    pools: new Map(), active: new ChurnSet(), records: new RecordQueue(opts.logBacklogBytes ?? 8 * 1024 * 1024), storeFailureReported: false, closing: false,
     acks: new AckDeadlines(opts.storeAckTimeoutMs ?? 60_000),
   };
 
@@ -759,7 +796,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
         server.closeIdleConnections();
         const deadline = Date.now() + (o.drainMs ?? 5000);
         while (sh.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        for (const ex of [...sh.active]) ex.abortForShutdown();
+        for (const ex of sh.active.values()) ex.abortForShutdown();
         server.closeAllConnections();
         // Records of aborted exchanges are built on the next ticks; wait for all, including those.
         while (sh.records.size > 0 || sh.active.size > 0) {

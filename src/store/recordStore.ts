@@ -28,6 +28,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { ChurnMap } from '../core/churn';
 import { errorMessage, LensError } from '../core/errors';
 import { Emitter } from '../core/event';
 import type { Event } from '../core/event';
@@ -353,7 +354,7 @@ export class RecordStore implements RecordStoreApi {
   private dict = new IndexDictionary();
   private readonly segs = new Map<number, SegmentInfo>();
   /** Records completed but not yet written: their bodies are served from the serialised line. */
-  private readonly unwritten = new Map<string, RecordItem>();
+  private readonly unwritten = new ChurnMap<string, RecordItem>();
   /** Segments whose unreadable bodies were already reported (one warning each, not one per read). */
   private readonly reportedSegments = new Set<number>();
   private closing: Promise<void> | null = null;
