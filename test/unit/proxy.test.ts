@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { RecordingLogger } from '../../src/core/logger';
-import type { LogRecord } from '../../src/core/types';
+import type { LogRecord, NewRecord } from '../../src/core/types';
 import { startLensRuntime } from '../../src/proxy/runtime';
 import { RecordStore } from '../../src/store/recordStore';
 import { startMockUpstream } from '../support/mockUpstream';
@@ -320,6 +320,11 @@ describe('proxy', function () {
     });
 
     it('records header lines as sent: raw case, repeated ones joined, credentials redacted however they come', async () => {
+      // What the proxy hands the store, before the store's own redaction pass runs on top.
+      const handed: NewRecord[] = [];
+      const store = h.runtime.store;
+      const complete = store.complete.bind(store);
+      store.complete = (r: NewRecord): Promise<boolean> => { handed.push(structuredClone(r)); return complete(r); };
       const res = await rawRequest(`${h.url}/v1/chat/completions`, {
         headers: [
           'Host', '127.0.0.1', 'Content-Type', 'application/json', 'X-Multi', 'a', 'X-Multi', 'b', 'constructor', 'c', 'toString', 'd',
@@ -335,6 +340,11 @@ describe('proxy', function () {
       assert.equal(r.requestHeaders.toString, 'd');
       assert.equal(r.requestHeaders['X-Api-Key'], '[REDACTED]');
       assert.doesNotMatch(JSON.stringify(r.requestHeaders), /REPEATEDKEY/);
+      const mine = handed.find((x) => x.id === r.id);
+      assert.ok(mine, 'the record went through store.complete');
+      assert.equal(mine.requestHeaders['X-Api-Key'], '[REDACTED]', 'redacted by the proxy already, not only by the store');
+      assert.equal(mine.requestHeaders['X-Multi'], 'a, b');
+      assert.doesNotMatch(JSON.stringify(mine), /REPEATEDKEY/);
     });
 
     it('forwards a non-JSON body untouched and logs it raw', async () => {
