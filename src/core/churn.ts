@@ -19,7 +19,7 @@ interface Box<T> { v: T | undefined }
 export interface Membership { readonly __membership: true }
 
 /** A set of objects, each removed through the Membership that add() returned. */
-export class ChurnSet<T> {
+export class ChurnSet<T extends object> {
   private readonly boxes = new Set<Box<T>>();
 
   get size(): number { return this.boxes.size; }

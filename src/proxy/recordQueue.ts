@@ -42,12 +42,17 @@ export class RecordQueue {
 
   enqueue(job: () => Promise<void>, bytes = 0): Promise<void> {
     this.pendingBytes += bytes;
+    // Dropped once started: the closures below live until the job settles (the store's
+    // acknowledgement), and the job holds its exchange's snapshot, which would live as long.
+    let waiting: (() => Promise<void>) | null = job;
     return new Promise<void>((resolve) => {
       const start = (): void => {
         this.running++;
         this.runningBytes += bytes;
+        const run = waiting ?? ((): Promise<void> => Promise.resolve());
+        waiting = null;
         let p: Promise<void>;
-        try { p = job(); } catch { p = Promise.resolve(); }
+        try { p = run(); } catch { p = Promise.resolve(); }
         void p.catch(noop).finally(() => {
           this.running--;
           this.runningBytes -= bytes;

@@ -653,10 +653,11 @@ async function recordExchange(sh: Shared, ex: FinishedExchange): Promise<void> {
     reportStoreFailure(sh, e);
     return;
   }
-  // Returned, not awaited: this frame ends here, so the snapshot, the captures and the record (body
-  // strings of a megabyte for big requests) are garbage now, not once the disk write returns; held
-  // that long they outlived two young-generation GCs and lingered in the old generation.
-  return awaitAck(sh, acked, s.id);
+  // Returned, not awaited: this frame ends here, so the record (body strings of a megabyte for big
+  // requests) is garbage now, not once the disk write returns; held that long it outlived two
+  // young-generation GCs and lingered in the old generation. (RecordQueue drops the job, and with
+  // it the snapshot, once the job has started.)
+  return awaitAck(sh, acked, s.id).catch((e: unknown) => reportStoreFailure(sh, e));
 }
 
 async function awaitAck(sh: Shared, acked: Promise<boolean>, id: string): Promise<void> {

@@ -57,7 +57,6 @@ describe('churn collections', () => {
     // ~1.6 KB; after each round only young-generation GCs run. What the old space gained is what
     // the scavenger kept of members that were already removed.
     const dir = mkdtempSync(path.join(tmpdir(), 'lens-churn-'));
-    after(() => rmSync(dir, { recursive: true, force: true }));
     const lib = path.join(dir, 'churn.cjs');
     writeFileSync(lib, transformSync(readFileSync(path.join(ROOT, 'src/core/churn.ts'), 'utf8'), { loader: 'ts', format: 'cjs' }).code);
     const script = (which: string): string => `
@@ -90,7 +89,12 @@ describe('churn collections', () => {
       assert.equal(r.status, 0, r.stderr);
       return Number(r.stdout);
     };
-    const mb = { map: run('map'), churnMap: run('churnMap'), set: run('set'), churnSet: run('churnSet') };
+    let mb: Record<'map' | 'churnMap' | 'set' | 'churnSet', number>;
+    try {
+      mb = { map: run('map'), churnMap: run('churnMap'), set: run('set'), churnSet: run('churnSet') };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     // 50 rounds x 200 members x ~1.6 KB = ~16 MB passed through each collection. A plain Map or Set
     // on Node 20 keeps ~8 MB of it (reported, not asserted: a later V8 may clear obsolete tables).
     this.test!.title += ` (old space grew: Map ${mb.map.toFixed(1)} MB, ChurnMap ${mb.churnMap.toFixed(1)} MB, Set ${mb.set.toFixed(1)} MB, ChurnSet ${mb.churnSet.toFixed(1)} MB)`;
