@@ -210,9 +210,12 @@ if [ -n "$IDLE_SPEC" ] && [ "$IDLE_S" -gt 0 ] && [ $((BUDGET_S - SECONDS)) -ge $
   BUSY_RSS="$(rss_mb "$WATCH_PID")"
   sleep "$IDLE_S"
   IDLE_RSS="$(rss_mb "$WATCH_PID")"
+  # How much history the process holds: LLM Lens answers /api/health with its stored-request count
+  # (its in-memory index grows with it); any other proxy leaves this null.
+  STORED="$(node -e 'fetch(process.argv[1]).then((r) => r.json()).then((j) => console.log(Number.isFinite(j?.data?.requests) ? j.data.requests : "null"), () => console.log("null"))' "$PROXY_URL/api/health" 2>/dev/null || echo null)"
   IFS=: read -r name conc reqs <<<"$IDLE_SPEC"
   line="$(load --url "$PROXY_URL" --scenario "$name" -c "$conc" -n "$reqs" --max-seconds "$RUN_MAX_S" --pid "$WATCH_PID" --mock-pid "$MOCK_PID" "${HDR_ARGS[@]}")"
-  printf '{"spec":"%s","idle_s":%s,"rss_before_idle_mb":%s,"rss_after_idle_mb":%s,%s\n' "$IDLE_SPEC" "$IDLE_S" "${BUSY_RSS:-null}" "${IDLE_RSS:-null}" "${line#\{}" >"$OUT/after-idle.json"
+  printf '{"spec":"%s","idle_s":%s,"rss_before_idle_mb":%s,"rss_after_idle_mb":%s,"stored_requests":%s,%s\n' "$IDLE_SPEC" "$IDLE_S" "${BUSY_RSS:-null}" "${IDLE_RSS:-null}" "${STORED:-null}" "${line#\{}" >"$OUT/after-idle.json"
   printf '# after %ss quiet: proxy RSS %s -> %s MB; then %-16s %s\n' "$IDLE_S" "$BUSY_RSS" "$IDLE_RSS" "$IDLE_SPEC" "$(grep -o '"rps":[0-9.]*\|"errors":[0-9]*\|"rss_peak_mb":[0-9.]*' <<<"$line" | tr '\n' ' ')" >&2
 fi
 

@@ -52,6 +52,9 @@ if (fs.existsSync(idleFile)) {
   const f = JSON.parse(fs.readFileSync(idleFile, 'utf8'));
   checks.push({ what: `proxy RSS at the end of the rounds (reported, no target)`, value: f.rss_before_idle_mb, ok: 'info', unit: 'MB', noise: null });
   checks.push({ what: `proxy RSS after ${f.idle_s} s without traffic (reported, no target)`, value: f.rss_after_idle_mb, ok: 'info', unit: 'MB', noise: null });
+  // The index keeps a summary of every stored request in memory (~0.8 KB each, bench/README.md):
+  // part of the long-lived figures above is that history, which grows until retention cuts it.
+  if (Number.isFinite(f.stored_requests)) checks.push({ what: 'requests stored by the long-lived proxy (its in-memory index holds each; reported, no target)', value: f.stored_requests, ok: 'info', unit: '', noise: null });
   check(`large:32 in the same process after ${f.idle_s} s quiet, RSS peak`, f.proc?.rss_peak_mb, '<=', 150, 'MB', f.other_cpu_pct);
 }
 if (sc('large:1')) checks.push({ what: 'large:1 added p50 (reported, no target)', value: sc('large:1').overhead.added_p50_ms, ok: 'info', unit: 'ms', noise: sc('large:1').noise.other_cpu_pct_median });
