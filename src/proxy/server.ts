@@ -549,10 +549,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     if (this.membership) this.sh.active.delete(this.membership);
-    // Recording gets a snapshot, not the exchange: the record is built a turn later and waits for the
+    // Recording gets a snapshot, not the exchange: the record is built turns later and waits for the
     // store's acknowledgement (10+ ms), and an exchange reaches the sockets, Node's request and
     // response objects and undici's request state. Held that long, under load they outlived two
-    // young-generation GCs and were promoted, tens of KB per streamed exchange, until a full GC.
+    // young-generation GCs and stayed in the old generation until a full GC: at stream:32 this
+    // took promotion from 9.7 to 4.8 KB per request (bench/README.md, "Promotion, explained").
     const ex: FinishedExchange = {
       summary: s, t0: this.t0, rawHeaders: this.req.rawHeaders, responseHeaderPairs: this.responseHeaderPairs,
       request: this.request, response: this.response, streamed: this.streamed,
