@@ -49,7 +49,7 @@ export class RecordQueue {
       const start = (): void => {
         this.running++;
         this.runningBytes += bytes;
-        const run = waiting ?? ((): Promise<void> => Promise.resolve());
+        const run = waiting!; // start() runs once
         waiting = null;
         let p: Promise<void>;
         try { p = run(); } catch { p = Promise.resolve(); }
