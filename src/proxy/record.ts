@@ -16,12 +16,16 @@ import { TopLevelScanner } from './topLevelScanner';
 
 /** Bytes tee'd from one direction of an exchange, up to a limit. */
 export class Capture {
-  readonly chunks: Buffer[] = [];
-  /** performance.now() at each chunk's arrival (same index as chunks). */
+  /** The bytes as they arrived; after compact(), those that arrived later (rare). */
+  private parts: Buffer[] = [];
+  /** Set by compact(): every chunk that had arrived, copied into one buffer, and their lengths. */
+  private joined: Buffer | null = null;
+  private joinedLens: number[] | null = null;
+  /** performance.now() at each chunk's arrival (same index as chunks()). */
   readonly times: number[] = [];
   /** Every byte seen, captured or not. */
   total = 0;
-  /** Bytes kept for the log: in `chunks`, or written to the spool once spilled. */
+  /** Bytes kept for the log: in memory, or written to the spool once spilled. */
   captured = 0;
   /** Once spilled: the top-level fields, read from every byte as it passed. */
   scanner: TopLevelScanner | null = null;
@@ -43,7 +47,7 @@ export class Capture {
     this.spill = spill;
   }
 
-  /** True once the body went past the threshold: `chunks` is empty, `scanner` has the fields. */
+  /** True once the body went past the threshold: nothing is held, `scanner` has the fields. */
   get spilled(): boolean { return this.scanner !== null; }
 
   /** Bytes this capture holds in memory, or its spool holds queued for a slow disk. */
@@ -53,7 +57,7 @@ export class Capture {
     this.total += chunk.length;
     if (this.scanner) { this.scanner.feed(chunk); this.toSpool(chunk); return; }
     if (this.captured >= this.limit) return;
-    this.chunks.push(chunk);
+    this.parts.push(chunk);
     this.times.push(t);
     this.captured += chunk.length;
     if (this.spill && this.captured > this.spill.threshold) this.startSpill(this.spill);
@@ -68,7 +72,10 @@ export class Capture {
     }
     this.spool = spool;
     this.scanner = new TopLevelScanner(SKELETON_VALUE_MAX_BYTES);
-    const held = this.chunks.splice(0);
+    const held = this.chunks();
+    this.parts = [];
+    this.joined = null;
+    this.joinedLens = null;
     this.times.length = 0;
     this.captured = 0;
     for (const c of held) { this.scanner.feed(c); this.toSpool(c); }
@@ -111,24 +118,56 @@ export class Capture {
 
   get complete(): boolean { return this.captured === this.total; }
 
+  /**
+   * Copies many small chunks into one buffer, keeping their lengths. Called when the exchange ends:
+   * a streamed response arrives as ~20 small chunks, each a view that keeps a socket read's buffer
+   * alive, and the record is built turns later. Held that long they outlived two young-generation
+   * GCs and, with their buffers, stayed until a full GC; one copy of a few KB dies young instead.
+   * Big bodies arrive in big chunks and are left as they are (a copy would cost, not save).
+   */
+  compact(): void {
+    if (this.joined || this.parts.length < 2 || this.captured > COMPACT_MAX_BYTES) return;
+    this.joinedLens = this.parts.map((c) => c.length);
+    this.joined = Buffer.concat(this.parts, this.captured);
+    this.parts.length = 0;
+  }
+
+  /** The captured chunks as they arrived (views into one buffer once compacted), without copying. */
+  chunks(): Buffer[] {
+    if (!this.joined) return this.parts;
+    const out: Buffer[] = [];
+    let at = 0;
+    for (const n of this.joinedLens!) { out.push(this.joined.subarray(at, at + n)); at += n; }
+    for (const c of this.parts) out.push(c);
+    return out;
+  }
+
   /** Drops the chunks once the record is built (the sizes stay). */
   release(): void {
-    this.chunks.length = 0;
+    this.parts.length = 0;
+    this.joined = null;
+    this.joinedLens = null;
     this.times.length = 0;
   }
 
-  /** The first `max` bytes as the chunks they arrived in (the last one cut), without copying. */
+  /** The first `max` bytes as a list of buffers (the last one cut), without copying. */
   slices(max: number): Buffer[] {
-    // A copy of the list: release() empties this.chunks once the record is built.
-    return cutChunks(this.chunks.slice(), max);
+    // A new list: release() empties the capture once the record is built. Compacted bytes stay one
+    // chunk here: what reads these needs the bytes, not where the chunks began (chunks() has that).
+    return cutChunks(this.joined ? [this.joined, ...this.parts] : this.parts.slice(), max);
   }
 
   /** Up to `max` bytes as one buffer. */
   bytes(max: number = Infinity): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.captured);
+    const all = this.joined && !this.parts.length ? this.joined
+      : this.parts.length === 1 && !this.joined ? this.parts[0]
+        : Buffer.concat(this.chunks(), this.captured);
     return all.length > max ? all.subarray(0, max) : all;
   }
 }
+
+/** Captures up to this size are compacted when their exchange ends (Capture.compact). */
+const COMPACT_MAX_BYTES = 64 * 1024;
 
 export interface SpillOptions {
   /** Bytes held in memory before the body spills. */
@@ -435,8 +474,9 @@ export function buildRecord(input: FinishInput): NewRecord {
       streamChunks = { len: resRaw.chunks.map((c) => c.length), t: resRaw.chunks.map(() => t) };
       streamEvents = eventsFromChunks(resRaw.chunks, streamChunks.t, !resTruncated);
     } else {
-      streamChunks = { len: input.response.chunks.map((c) => c.length), t: chunkTimes(input.response, input.t0) };
-      streamEvents = eventsFromChunks(input.response.chunks, streamChunks.t, input.response.complete);
+      const chunks = input.response.chunks();
+      streamChunks = { len: chunks.map((c) => c.length), t: chunkTimes(input.response, input.t0) };
+      streamEvents = eventsFromChunks(chunks, streamChunks.t, input.response.complete);
     }
     res = { stored: { kind: 'raw', chunks: resRaw.chunks, size: input.response.total, truncated: resTruncated }, json: undefined, text: null };
   } else {

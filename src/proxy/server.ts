@@ -549,6 +549,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (s.error === null && s.status !== null && s.status >= 400) s.error = { kind: 'upstream_status', message: `upstream answered ${s.status}` };
     s.state = s.error ? 'error' : 'ok';
     if (this.membership) this.sh.active.delete(this.membership);
+    this.request.compact();
+    this.response.compact();
     // Recording gets a snapshot, not the exchange: the record is built turns later and waits for the
     // store's acknowledgement (10+ ms), and an exchange reaches the sockets, Node's request and
     // response objects and undici's request state. Held that long, under load they outlived two

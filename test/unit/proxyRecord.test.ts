@@ -80,6 +80,32 @@ describe('proxy record building', () => {
     assert.ok(r.costUsd! > 0);
   });
 
+  it('builds the same record from a compacted capture, late chunks included', () => {
+    const build = (res: Capture, streamed: boolean): NewRecord => buildRecord({
+      summary: summary(), t0: 0, request: capture([]), response: res, requestEncoding: undefined, requestContentType: undefined,
+      responseEncoding: undefined, responseContentType: streamed ? 'text/event-stream' : 'application/json', streamed,
+      bodyCapBytes: 300, modelOverride: null, priceBook: new PriceBook(),
+    });
+    const part = fc.tuple(fc.string({ minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 5 }));
+    fc.assert(fc.property(fc.array(part, { maxLength: 12 }), fc.array(part, { maxLength: 2 }), fc.boolean(), (early, late, streamed) => {
+      let t = 0;
+      const timed = (ps: Array<[string, number]>): Array<[string, number]> => ps.map(([p, dt]) => [`data: ${p}\n\n`, (t += dt)]);
+      const before = timed(early);
+      const after = timed(late);
+      const plain = capture(before);
+      const compacted = capture(before);
+      compacted.compact();
+      for (const [p, at] of after) { plain.push(Buffer.from(p), at); compacted.push(Buffer.from(p), at); }
+      assert.deepEqual(compacted.chunks().map(String), plain.chunks().map(String));
+      assert.equal(compacted.bytes().toString(), plain.bytes().toString());
+      assert.equal(Buffer.concat(compacted.slices(100)).toString(), Buffer.concat(plain.slices(100)).toString());
+      const a = build(plain, streamed);
+      const b = build(compacted, streamed);
+      assert.deepEqual(read(b), read(a));
+      assert.deepEqual({ ...b, bodies: null }, { ...a, bodies: null });
+    }), { numRuns: 200 });
+  });
+
   it('marks a body beyond the capture limit as truncated, with its full size', () => {
     const res = capture([['{"a":"' + 'x'.repeat(100), 1], ['x'.repeat(100) + '"}', 2]], 50);
     const r = buildRecord({
@@ -167,7 +193,7 @@ describe('proxy record building', () => {
         for (let i = 0; i < bytes.length; i += 30_000) req.push(bytes.subarray(i, i + 30_000), 0);
         assert.ok(req.spilled);
         assert.equal(req.held, 0);
-        assert.deepEqual(req.chunks, []);
+        assert.deepEqual(req.chunks(), []);
         assert.equal(req.total, bytes.length);
         assert.equal(req.captured, 200_000, 'spooled up to the limit only');
         await req.settle();
