@@ -46,10 +46,10 @@ const asciiOutput = {
   setup(build) {
     build.onEnd((result) => {
       for (const f of result.outputFiles ?? []) {
-        let text = f.text;
-        if (f.path.endsWith('.js')) text = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
         mkdirSync(path.dirname(f.path), { recursive: true });
-        writeFileSync(f.path, text);
+        writeFileSync(f.path, f.path.endsWith('.js')
+          ? f.text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+          : f.contents);
       }
     });
   },

@@ -152,17 +152,22 @@ export class Capture {
 
   /** The first `max` bytes as a list of buffers (the last one cut), without copying. */
   slices(max: number): Buffer[] {
-    // A new list: release() empties the capture once the record is built. Compacted bytes stay one
-    // chunk here: what reads these needs the bytes, not where the chunks began (chunks() has that).
-    return cutChunks(this.joined ? [this.joined, ...this.parts] : this.parts.slice(), max);
+    return cutChunks(this.pieces(), max);
   }
 
   /** Up to `max` bytes as one buffer. */
   bytes(max: number = Infinity): Buffer {
-    const all = this.joined && !this.parts.length ? this.joined
-      : this.parts.length === 1 && !this.joined ? this.parts[0]
-        : Buffer.concat(this.chunks(), this.captured);
+    const list = this.pieces();
+    const all = list.length === 1 ? list[0] : Buffer.concat(list, this.captured);
     return all.length > max ? all.subarray(0, max) : all;
+  }
+
+  /**
+   * The bytes as a new list (release() empties the capture once the record is built). Compacted
+   * bytes stay one piece: what reads these needs the bytes, not where the chunks began (chunks()).
+   */
+  private pieces(): Buffer[] {
+    return this.joined ? [this.joined, ...this.parts] : this.parts.slice();
   }
 }
 
