@@ -12,6 +12,7 @@ import type { LogLevel } from './core/logger';
 import { parseUpstreamSpecs } from './proxy/routing';
 import { providerBaseUrls, startLensRuntime } from './proxy/runtime';
 import type { LensRuntime } from './proxy/runtime';
+import { youngCollector } from './proxy/youngGc';
 
 export const USAGE = `Usage: llm-lens proxy [options]
 
@@ -26,6 +27,8 @@ Options (each also read from the environment variable shown):
       --api-token TOKEN   require "Authorization: Bearer TOKEN" on /api  [LLM_LENS_API_TOKEN; a random one is
                           made and printed when --host is not a loopback address]
       --log-level LEVEL   trace, debug, info, warn or error         [LLM_LENS_LOG_LEVEL, default info]
+      --young-gc-mb N     a young-generation GC every N MB of bodies, 0 = V8 decides
+                          (frees Node's body buffers sooner: less RSS under uploads)  [LLM_LENS_YOUNG_GC_MB, default 8]
   -h, --help              show this help
 
 Routes: /v1/* -> OpenAI, /anthropic/* -> Anthropic, /<name>/* -> --upstream name, /api/* -> query API.`;
@@ -39,12 +42,15 @@ export interface ProxyCommand {
   logLevel: LogLevel;
   /** Bearer token for /api; undefined = none (loopback only). */
   apiToken: string | undefined;
+  /** MB of body bytes between two paced young-generation collections; 0 = off. */
+  youngGcMb: number;
 }
 
 export type CliCommand = ProxyCommand | { kind: 'help' };
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
 const levelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error']);
+const youngGcSchema = z.coerce.number().min(0).max(1024);
 
 function expandHome(p: string): string {
   return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
@@ -65,6 +71,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         upstream: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         'api-token': { type: 'string' },
+        'young-gc-mb': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -105,7 +112,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     throw new LensError('BAD_CONFIG', '--api-token must be at least 8 characters with no spaces');
   }
 
-  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data, apiToken };
+  const rawYoung = values['young-gc-mb'] ?? fromEnv('LLM_LENS_YOUNG_GC_MB') ?? '8';
+  const young = youngGcSchema.safeParse(rawYoung.trim() === '' ? 'x' : rawYoung);
+  if (!young.success) throw new LensError('BAD_CONFIG', `--young-gc-mb "${rawYoung}" must be a number of MB from 0 to 1024 (0 = off)`);
+
+  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data, apiToken, youngGcMb: young.data };
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -141,9 +152,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   // Bound beyond loopback, anyone who can reach the port could send "Host: 127.0.0.1" and read every
   // logged prompt: the query API then always needs a token (made here unless the user chose one).
   const apiToken = cmd.apiToken ?? (isLoopbackHost(cmd.host) ? undefined : randomBytes(24).toString('base64url'));
+  // Only here, not in the extension: the extension host's heap is VS Code's to tune.
+  const collect = cmd.youngGcMb > 0 ? youngCollector() : null;
+  if (cmd.youngGcMb > 0 && !collect) logger.warn('this Node.js does not provide gc(); --young-gc-mb has no effect');
+  const youngGc = collect ? { everyBytes: Math.round(cmd.youngGcMb * 1024 * 1024), collect } : null;
   let runtime: LensRuntime;
   try {
-    runtime = await startLensRuntime({ dataDir: cmd.dataDir, host: cmd.host, port: cmd.port, upstreams: cmd.upstreams, logger, apiToken });
+    runtime = await startLensRuntime({ dataDir: cmd.dataDir, host: cmd.host, port: cmd.port, upstreams: cmd.upstreams, logger, apiToken, youngGc });
   } catch (e) {
     const msg = e instanceof LensError ? e.message : `could not start: ${errorMessage(e)}`;
     io.stderr(`llm-lens: ${msg}`);

@@ -14,6 +14,7 @@ import { RecordStore } from '../store/recordStore';
 import { ResponseCache } from './cache';
 import { startProxy } from './server';
 import type { ProxyServer, ProxyTimeouts } from './server';
+import type { YoungGcPacing } from './youngGc';
 
 export { providerBaseUrls } from './routing';
 
@@ -44,6 +45,8 @@ export interface LensRuntimeOptions extends LensStoreOptions {
   store?: RecordStoreApi;
   /** A price book the caller already built. */
   priceBook?: PriceBook;
+  /** See ProxyOptions.youngGc. */
+  youngGc?: YoungGcPacing | null;
 }
 
 export interface LensRuntime {
@@ -122,7 +125,7 @@ export async function startLensRuntime(opts: LensRuntimeOptions): Promise<LensRu
     const proxy = await startProxy({
       host: opts.host, port: opts.port, upstreams: opts.upstreams, heliconeUpstreams: opts.heliconeUpstreams,
       store, priceBook, logger: opts.logger, bodyCapBytes: opts.bodyCapBytes, timeouts: opts.timeouts, cache, apiHandler,
-      logBacklogBytes: opts.logBacklogBytes,
+      logBacklogBytes: opts.logBacklogBytes, youngGc: opts.youngGc,
     });
     let closing: Promise<void> | null = null;
     return {

@@ -32,6 +32,8 @@ import { Capture, buildRecord, fallbackRecord } from './record';
 import { RecordQueue } from './recordQueue';
 import { buildUpstreamTable, providerBaseUrls, resolveRoute } from './routing';
 import type { Route, UpstreamTable } from './routing';
+import { YoungGcPacer } from './youngGc';
+import type { YoungGcPacing } from './youngGc';
 
 export interface ProxyTimeouts {
   /** Longest wait for the upstream's response headers. Default 10 minutes (long non-streamed completions). */
@@ -82,6 +84,11 @@ export interface ProxyOptions {
   logBacklogBytes?: number;
   /** Longest wait for the store to acknowledge one record before its bytes stop counting. Default 60 s. */
   storeAckTimeoutMs?: number;
+  /**
+   * A young-generation collection every `everyBytes` of body bytes (see youngGc.ts): frees Node's
+   * dead body buffers long before V8 would. Off when absent; the CLI turns it on.
+   */
+  youngGc?: YoungGcPacing | null;
 }
 
 export interface ProxyServer {
@@ -192,6 +199,7 @@ interface Shared {
   storeFailureReported: boolean;
   closing: boolean;
   acks: AckDeadlines;
+  pacer: YoungGcPacer | null;
 }
 
 function poolFor(sh: Shared, origin: string): Pool {
@@ -303,7 +311,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private readWholeBody(then: (body: Buffer) => void): void {
     const chunks: Buffer[] = [];
     let size = 0;
-    this.req.on('data', (c: Buffer) => { chunks.push(c); size += c.length; this.request.push(c, 0); });
+    const pacer = this.sh.pacer;
+    this.req.on('data', (c: Buffer) => { chunks.push(c); size += c.length; this.request.push(c, 0); pacer?.note(c.length); });
     this.req.on('end', () => {
       if (this.clientGone || this.finished) return;
       then(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
@@ -318,10 +327,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   private teeRequestBody(): AsyncIterable<Buffer> {
     const req = this.req;
     const cap = this.request;
+    const pacer = this.sh.pacer;
     return {
       async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
         for await (const chunk of req as AsyncIterable<Buffer>) {
           cap.push(chunk, 0);
+          pacer?.note(chunk.length);
           yield chunk;
         }
       },
@@ -447,6 +458,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.response.push(chunk, performance.now());
+    this.sh.pacer?.note(chunk.length);
     if (this.clientGone) return false;
     if (this.res.write(chunk)) return true;
     this.paused = true;
@@ -726,6 +738,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
     connectTimeout: t.connectMs ?? 10_000,
     pools: new Map(), active: new ChurnSet(), records: new RecordQueue(opts.logBacklogBytes ?? 8 * 1024 * 1024), storeFailureReported: false, closing: false,
     acks: new AckDeadlines(opts.storeAckTimeoutMs ?? 60_000),
+    pacer: opts.youngGc ? new YoungGcPacer(opts.youngGc) : null,
   };
 
   let selfUrl = '';

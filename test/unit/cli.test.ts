@@ -147,7 +147,7 @@ describe('cli', function () {
   describe('argument parsing', () => {
     it('takes flags over env over defaults', () => {
       const c = parseCli(['proxy', '--port', '9000', '--upstream', 'a=http://flag'], { LLM_LENS_PORT: '1', LLM_LENS_HOST: '127.0.0.2', LLM_LENS_UPSTREAMS: 'a=http://env,b=http://env' });
-      assert.deepEqual(c, { kind: 'proxy', port: 9000, host: '127.0.0.2', dataDir: c.kind === 'proxy' ? c.dataDir : '', upstreams: { a: 'http://flag', b: 'http://env' }, logLevel: 'info', apiToken: undefined });
+      assert.deepEqual(c, { kind: 'proxy', port: 9000, host: '127.0.0.2', dataDir: c.kind === 'proxy' ? c.dataDir : '', upstreams: { a: 'http://flag', b: 'http://env' }, logLevel: 'info', apiToken: undefined, youngGcMb: 8 });
       const d = parseCli(['proxy'], {});
       assert.ok(d.kind === 'proxy' && d.port === 8787 && d.host === '127.0.0.1' && d.dataDir.endsWith('.llm-lens'));
       const e = parseCli(['proxy', '--data-dir', '~/x'], {});
@@ -161,6 +161,16 @@ describe('cli', function () {
       assert.ok(b.kind === 'proxy' && b.apiToken === 'env-token-456');
       const c = parseCli(['proxy'], {});
       assert.ok(c.kind === 'proxy' && c.apiToken === undefined);
+    });
+
+    it('reads the young-generation pacing from --young-gc-mb or LLM_LENS_YOUNG_GC_MB (0 = off)', () => {
+      const a = parseCli(['proxy', '--young-gc-mb', '0'], { LLM_LENS_YOUNG_GC_MB: '4' });
+      assert.ok(a.kind === 'proxy' && a.youngGcMb === 0);
+      const b = parseCli(['proxy'], { LLM_LENS_YOUNG_GC_MB: '2.5' });
+      assert.ok(b.kind === 'proxy' && b.youngGcMb === 2.5);
+      for (const bad of ['-1', 'lots', '', '2000']) {
+        assert.throws(() => parseCli(['proxy', '--young-gc-mb', bad], {}), /--young-gc-mb/, bad);
+      }
     });
 
     it('rejects bad values with BAD_CONFIG', () => {
