@@ -12,7 +12,7 @@ import type { LogLevel } from './core/logger';
 import { parseUpstreamSpecs } from './proxy/routing';
 import { providerBaseUrls, startLensRuntime } from './proxy/runtime';
 import type { LensRuntime } from './proxy/runtime';
-import { youngCollector } from './proxy/youngGc';
+import { QuietCollector, v8Collectors } from './proxy/gcPacing';
 
 export const USAGE = `Usage: llm-lens proxy [options]
 
@@ -29,6 +29,8 @@ Options (each also read from the environment variable shown):
       --log-level LEVEL   trace, debug, info, warn or error         [LLM_LENS_LOG_LEVEL, default info]
       --young-gc-mb N     a young-generation GC every N MB of bodies, 0 = V8 decides
                           (frees Node's body buffers sooner: less RSS under uploads)  [LLM_LENS_YOUNG_GC_MB, default 8]
+      --idle-gc-s N       a full GC once no request has come for N seconds, 0 = V8 decides
+                          (gives memory back after a burst)         [LLM_LENS_IDLE_GC_S, default 10]
   -h, --help              show this help
 
 Routes: /v1/* -> OpenAI, /anthropic/* -> Anthropic, /<name>/* -> --upstream name, /api/* -> query API.`;
@@ -44,6 +46,8 @@ export interface ProxyCommand {
   apiToken: string | undefined;
   /** MB of body bytes between two paced young-generation collections; 0 = off. */
   youngGcMb: number;
+  /** Seconds without traffic before one full collection; 0 = off. */
+  idleGcS: number;
 }
 
 export type CliCommand = ProxyCommand | { kind: 'help' };
@@ -51,6 +55,7 @@ export type CliCommand = ProxyCommand | { kind: 'help' };
 const portSchema = z.coerce.number().int().min(0).max(65535);
 const levelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error']);
 const youngGcSchema = z.coerce.number().min(0).max(1024);
+const idleGcSchema = z.coerce.number().min(0).max(86_400);
 
 function expandHome(p: string): string {
   return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
@@ -72,6 +77,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         'log-level': { type: 'string' },
         'api-token': { type: 'string' },
         'young-gc-mb': { type: 'string' },
+        'idle-gc-s': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -116,7 +122,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   const young = youngGcSchema.safeParse(rawYoung.trim() === '' ? 'x' : rawYoung);
   if (!young.success) throw new LensError('BAD_CONFIG', `--young-gc-mb "${rawYoung}" must be a number of MB from 0 to 1024 (0 = off)`);
 
-  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data, apiToken, youngGcMb: young.data };
+  const rawIdle = values['idle-gc-s'] ?? fromEnv('LLM_LENS_IDLE_GC_S') ?? '10';
+  const idle = idleGcSchema.safeParse(rawIdle.trim() === '' ? 'x' : rawIdle);
+  if (!idle.success) throw new LensError('BAD_CONFIG', `--idle-gc-s "${rawIdle}" must be a number of seconds from 0 to 86400 (0 = off)`);
+
+  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data, apiToken, youngGcMb: young.data, idleGcS: idle.data };
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -153,9 +163,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   // logged prompt: the query API then always needs a token (made here unless the user chose one).
   const apiToken = cmd.apiToken ?? (isLoopbackHost(cmd.host) ? undefined : randomBytes(24).toString('base64url'));
   // Only here, not in the extension: the extension host's heap is VS Code's to tune.
-  const collect = cmd.youngGcMb > 0 ? youngCollector() : null;
-  if (cmd.youngGcMb > 0 && !collect) logger.warn('this Node.js does not provide gc(); --young-gc-mb has no effect');
-  const youngGc = collect ? { everyBytes: Math.round(cmd.youngGcMb * 1024 * 1024), collect } : null;
+  const collectors = cmd.youngGcMb > 0 || cmd.idleGcS > 0 ? v8Collectors() : null;
+  if (!collectors && (cmd.youngGcMb > 0 || cmd.idleGcS > 0)) logger.warn('this Node.js does not provide gc(); --young-gc-mb and --idle-gc-s have no effect');
+  const youngGc = collectors && cmd.youngGcMb > 0 ? { everyBytes: Math.round(cmd.youngGcMb * 1024 * 1024), collect: collectors.young } : null;
   let runtime: LensRuntime;
   try {
     runtime = await startLensRuntime({ dataDir: cmd.dataDir, host: cmd.host, port: cmd.port, upstreams: cmd.upstreams, logger, apiToken, youngGc });
@@ -166,6 +176,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
   }
 
   const { proxy } = runtime;
+  const quiet = collectors && cmd.idleGcS > 0
+    ? new QuietCollector({ quietMs: cmd.idleGcS * 1000, activity: () => proxy.requestsSeen(), busy: () => proxy.inFlight() > 0, collect: collectors.full })
+    : null;
+  quiet?.start();
   io.stdout(`LLM Lens proxy listening on ${proxy.url}`);
   for (const [name, url] of Object.entries(providerBaseUrls(proxy.url, cmd.upstreams))) {
     io.stdout(`${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_BASE_URL=${url}`);
@@ -188,6 +202,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
         return;
       }
       stopping = true;
+      quiet?.stop();
       io.stderr(`llm-lens: ${signal}: finishing ${proxy.inFlight()} in-flight request(s) and flushing the store`);
       runtime.close({ drainMs: 10_000 }).then(
         () => { io.stderr('llm-lens: stopped'); resolve(0); },

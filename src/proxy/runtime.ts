@@ -14,7 +14,7 @@ import { RecordStore } from '../store/recordStore';
 import { ResponseCache } from './cache';
 import { startProxy } from './server';
 import type { ProxyServer, ProxyTimeouts } from './server';
-import type { YoungGcPacing } from './youngGc';
+import type { YoungGcPacing } from './gcPacing';
 
 export { providerBaseUrls } from './routing';
 

@@ -32,8 +32,8 @@ import { Capture, buildRecord, fallbackRecord } from './record';
 import { RecordQueue } from './recordQueue';
 import { buildUpstreamTable, providerBaseUrls, resolveRoute } from './routing';
 import type { Route, UpstreamTable } from './routing';
-import { YoungGcPacer } from './youngGc';
-import type { YoungGcPacing } from './youngGc';
+import { YoungGcPacer } from './gcPacing';
+import type { YoungGcPacing } from './gcPacing';
 
 export interface ProxyTimeouts {
   /** Longest wait for the upstream's response headers. Default 10 minutes (long non-streamed completions). */
@@ -97,6 +97,8 @@ export interface ProxyServer {
   readonly url: string;
   /** Exchanges whose response is still being forwarded. */
   inFlight(): number;
+  /** Requests received since start (proxied and /api): changes whenever there is traffic. */
+  requestsSeen(): number;
   /** Finished exchanges whose record is not yet acknowledged by the store, and the bytes they hold. */
   recordBacklog(): { records: number; bytes: number };
   /** Stops accepting, lets in-flight exchanges finish for up to drainMs (default 5 s), aborts the rest, waits for their records. */
@@ -742,7 +744,9 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   };
 
   let selfUrl = '';
+  let seen = 0;
   const server = http.createServer({ keepAliveTimeout: 65_000, maxHeaderSize: 64 * 1024, requestTimeout: 0 }, (req, res) => {
+    seen++;
     const url = req.url ?? '/';
     if (isApiPath(url)) {
       req.on('error', noop);
@@ -805,6 +809,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyServer> {
   return {
     host, port, url: selfUrl,
     inFlight: () => sh.active.size,
+    requestsSeen: () => seen,
     recordBacklog: () => ({ records: sh.records.size, bytes: sh.records.backlogBytes }),
     close: (o = {}) => {
       closed ??= (async () => {

@@ -17,8 +17,8 @@ const ROOT = path.resolve(__dirname, '../..');
 
 interface Run { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> }
 
-function runCli(args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], {
+function runCli(args: string[], env: Record<string, string> = {}, nodeFlags: string[] = []): Run {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args], {
     cwd: ROOT, env: { ...process.env, LLM_LENS_PORT: '', LLM_LENS_HOST: '', LLM_LENS_DATA_DIR: '', LLM_LENS_UPSTREAMS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -55,8 +55,8 @@ describe('cli', function () {
     await mock.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const start = (args: string[], env?: Record<string, string>): Run => {
-    const r = runCli(args, env);
+  const start = (args: string[], env?: Record<string, string>, nodeFlags?: string[]): Run => {
+    const r = runCli(args, env, nodeFlags);
     children.push(r.child);
     return r;
   };
@@ -91,6 +91,26 @@ describe('cli', function () {
     } finally {
       await store.close();
     }
+  });
+
+  it('runs one full GC once traffic has stopped for --idle-gc-s, none before the first request', async () => {
+    // --trace-gc prints V8's collections on stdout; a full GC asked for from JavaScript says "testing".
+    const run = start(['proxy', '--port', '0', '--data-dir', dataDir, '--upstream', `openai=${mock.url}/v1`, '--idle-gc-s', '1'], {}, ['--trace-gc']);
+    await waitFor(() => /ANTHROPIC_BASE_URL=/.test(run.stdout()), 'the start lines');
+    const url = /listening on (http:\S+)/.exec(run.stdout())![1];
+    const asked = (): number => (run.stdout().match(/Mark-Compact .*testing/g) ?? []).length;
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(asked(), 0, 'no collection before any traffic');
+    const res = await request(`${url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await res.body.text();
+    await waitFor(() => asked() === 1, 'a full collection after 1 s of quiet', 6000);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(asked(), 1, 'one per quiet spell');
+    run.child.kill('SIGTERM');
+    assert.equal(await run.exit, 0);
   });
 
   it('reads its settings from the environment', async () => {
@@ -147,7 +167,7 @@ describe('cli', function () {
   describe('argument parsing', () => {
     it('takes flags over env over defaults', () => {
       const c = parseCli(['proxy', '--port', '9000', '--upstream', 'a=http://flag'], { LLM_LENS_PORT: '1', LLM_LENS_HOST: '127.0.0.2', LLM_LENS_UPSTREAMS: 'a=http://env,b=http://env' });
-      assert.deepEqual(c, { kind: 'proxy', port: 9000, host: '127.0.0.2', dataDir: c.kind === 'proxy' ? c.dataDir : '', upstreams: { a: 'http://flag', b: 'http://env' }, logLevel: 'info', apiToken: undefined, youngGcMb: 8 });
+      assert.deepEqual(c, { kind: 'proxy', port: 9000, host: '127.0.0.2', dataDir: c.kind === 'proxy' ? c.dataDir : '', upstreams: { a: 'http://flag', b: 'http://env' }, logLevel: 'info', apiToken: undefined, youngGcMb: 8, idleGcS: 10 });
       const d = parseCli(['proxy'], {});
       assert.ok(d.kind === 'proxy' && d.port === 8787 && d.host === '127.0.0.1' && d.dataDir.endsWith('.llm-lens'));
       const e = parseCli(['proxy', '--data-dir', '~/x'], {});
@@ -170,6 +190,16 @@ describe('cli', function () {
       assert.ok(b.kind === 'proxy' && b.youngGcMb === 2.5);
       for (const bad of ['-1', 'lots', '', '2000']) {
         assert.throws(() => parseCli(['proxy', '--young-gc-mb', bad], {}), /--young-gc-mb/, bad);
+      }
+    });
+
+    it('reads the quiet-spell collection from --idle-gc-s or LLM_LENS_IDLE_GC_S (0 = off)', () => {
+      const a = parseCli(['proxy', '--idle-gc-s', '0'], { LLM_LENS_IDLE_GC_S: '30' });
+      assert.ok(a.kind === 'proxy' && a.idleGcS === 0);
+      const b = parseCli(['proxy'], { LLM_LENS_IDLE_GC_S: '30' });
+      assert.ok(b.kind === 'proxy' && b.idleGcS === 30);
+      for (const bad of ['-1', 'soon', '', '100000']) {
+        assert.throws(() => parseCli(['proxy', '--idle-gc-s', bad], {}), /--idle-gc-s/, bad);
       }
     });
 

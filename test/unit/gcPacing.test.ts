@@ -1,32 +1,34 @@
-// Young-generation collections paced by body bytes: the collector is V8's real one, the pacer
-// counts what the proxy passes on in both directions.
+// Collections the proxy asks V8 for: the collectors are V8's real ones, the pacer counts what the
+// proxy passes on in both directions, and the quiet collector runs once per quiet spell.
 import * as assert from 'node:assert/strict';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { request } from 'undici';
-import { YoungGcPacer, youngCollector } from '../../src/proxy/youngGc';
+import { QuietCollector, YoungGcPacer, v8Collectors } from '../../src/proxy/gcPacing';
 import { startProxyHarness } from '../support/proxyHarness';
 
-describe('young-generation pacing', function () {
+function gcKinds(run: () => void): Promise<number[]> {
+  const kinds: number[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  run();
+  // gc entries are delivered asynchronously
+  return new Promise((resolve) => setTimeout(() => { obs.disconnect(); resolve(kinds); }, 50));
+}
+
+describe('GC pacing', function () {
   this.timeout(30_000);
 
-  it('youngCollector runs a real young-generation collection and leaves no gc on this realm', async () => {
+  it('v8Collectors runs real young and full collections and leaves no gc on this realm', async () => {
     const hadGc = typeof (globalThis as { gc?: unknown }).gc;
-    const collect = youngCollector();
-    assert.ok(collect, 'Node 20 provides gc() through a vm context');
-    const kinds: number[] = [];
-    const obs = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
-    });
-    obs.observe({ entryTypes: ['gc'] });
-    try {
-      collect();
-      collect();
-      await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
-    } finally {
-      obs.disconnect();
-    }
-    assert.ok(kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length >= 2, `gc kinds seen: ${kinds.join(',')}`);
-    assert.ok(!kinds.includes(constants.NODE_PERFORMANCE_GC_MAJOR), 'never a full collection');
+    const c = v8Collectors();
+    assert.ok(c, 'Node 20 provides gc() through a vm context');
+    const young = await gcKinds(() => { c.young(); c.young(); });
+    assert.ok(young.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length >= 2, `gc kinds seen: ${young.join(',')}`);
+    assert.ok(!young.includes(constants.NODE_PERFORMANCE_GC_MAJOR), 'young() never runs a full collection');
+    const full = await gcKinds(() => { c.full(); });
+    assert.ok(full.includes(constants.NODE_PERFORMANCE_GC_MAJOR), `gc kinds seen: ${full.join(',')}`);
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, hadGc, 'the expose-gc flag is cleared again');
   });
 
@@ -42,6 +44,30 @@ describe('young-generation pacing', function () {
     p.note(5000); // one large piece is one collection: what matters is that dead buffers get freed
     assert.equal(n, 5);
     assert.throws(() => new YoungGcPacer({ everyBytes: 0, collect: () => undefined }), RangeError);
+  });
+
+  it('collects once per quiet spell that followed traffic', () => {
+    let t = 0;
+    let seen = 0;
+    let inFlight = 0;
+    let n = 0;
+    const q = new QuietCollector({ quietMs: 10_000, activity: () => seen, busy: () => inFlight > 0, collect: () => { n++; }, now: () => t });
+    t = 60_000; q.tick();
+    assert.equal(n, 0, 'nothing to give back before the first request');
+    seen = 1; t += 1000; q.tick(); // traffic
+    t += 9_000; q.tick();
+    assert.equal(n, 0, 'not yet quiet for 10 s');
+    t += 1_000; q.tick();
+    assert.equal(n, 1);
+    t += 60_000; q.tick();
+    assert.equal(n, 1, 'once per quiet spell');
+    inFlight = 1; t += 1000; q.tick(); // a long stream is traffic
+    t += 30_000; q.tick();
+    assert.equal(n, 1, 'not while a request is in flight');
+    inFlight = 0; t += 1000; q.tick();
+    t += 10_000; q.tick();
+    assert.equal(n, 2, 'after the stream, a new quiet spell');
+    assert.throws(() => new QuietCollector({ quietMs: 0, activity: () => 0, busy: () => false, collect: () => undefined }), RangeError);
   });
 
   it('the proxy counts request and response body bytes, streamed or read whole', async () => {
