@@ -28,15 +28,16 @@ const common = {
 // V8 flags for the proxy (bench/README.md has the measurements):
 // - young generation capped at 8 MB (V8's default grows it to 2 x 16 MB under load): ~10-20 MB less
 //   RSS for no measurable CPU;
-// - the old generation may grow to 1.5x what survived the last full GC (V8 picks up to 4x on a
-//   machine with memory to spare): the process that has served the whole benchmark peaks at
-//   142-146 MB instead of 157-186, for +11-26 % CPU on 1 MB uploads and less on small requests;
+// - the old generation may grow to 1.2x what survived the last full GC (V8 picks up to 4x on a
+//   machine with memory to spare): with the CLI's GC pacing, the process that has served the whole
+//   benchmark peaks at 137-145 MB instead of 157-186, for +1-4 % CPU on small requests, +3-6 % on
+//   streams and +40-50 % on 1 MB uploads (paired, fresh processes);
 // - WebAssembly on the baseline compiler only: undici's HTTP parser is wasm, and optimising its one
 //   big function on the first upstream response took ~37 MB for a moment and kept 8 MB. Streams
 //   cost ~2 % more CPU.
 // A V8 flag can only be given on node's command line, hence `env -S` (coreutils 8.30+, macOS, BSD);
 // `npm start` and bench/targets/llm-lens.sh pass the same flags.
-const CLI_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50 --liftoff-only';
+const CLI_SHEBANG = '#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=20 --liftoff-only';
 
 // V8 keeps a script's source text for the life of the process, one byte a character only when every
 // character is Latin-1; one other character anywhere makes it two. esbuild escapes non-ASCII

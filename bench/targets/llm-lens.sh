@@ -8,5 +8,5 @@ DATA="${BENCH_DATA_DIR:-$(mktemp -d /tmp/llm-lens-bench.XXXXXX)}"
 # The V8 flags `npm start` and the llm-lens bin use (see README, "Performance"); LENS_NODE_FLAGS
 # replaces them, and LENS_NODE_ENV (VAR=value words) is added to node's environment, to measure
 # another setting.
-exec env ${LENS_NODE_ENV:-} node ${LENS_NODE_FLAGS:---max-semi-space-size=8 --heap-growing-percent=50 --liftoff-only} "$ROOT/dist/cli.js" proxy --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" \
+exec env ${LENS_NODE_ENV:-} node ${LENS_NODE_FLAGS:---max-semi-space-size=8 --heap-growing-percent=20 --liftoff-only} "$ROOT/dist/cli.js" proxy --host 127.0.0.1 --port "$PORT" --data-dir "$DATA" \
   --upstream "openai=$UPSTREAM/v1" --upstream "anthropic=$UPSTREAM" --log-level warn
