@@ -57,6 +57,13 @@ const levelSchema = z.enum(['trace', 'debug', 'info', 'warn', 'error']);
 const youngGcSchema = z.coerce.number().min(0).max(1024);
 const idleGcSchema = z.coerce.number().min(0).max(86_400);
 
+/** Parses a numeric setting's text; one clear line when it is not a number in range. */
+function numberSetting(raw: string, schema: z.ZodType<number, unknown>, flag: string, must: string): number {
+  const r = schema.safeParse(raw.trim() === '' ? 'x' : raw);
+  if (!r.success) throw new LensError('BAD_CONFIG', `--${flag} "${raw}" must be ${must}`);
+  return r.data;
+}
+
 function expandHome(p: string): string {
   return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
 }
@@ -93,9 +100,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
 
   // An empty variable counts as unset (the usual shell convention: LLM_LENS_PORT= llm-lens proxy).
   const fromEnv = (name: string): string | undefined => { const v = env[name]; return v === undefined || v.trim() === '' ? undefined : v; };
-  const rawPort = values.port ?? fromEnv('LLM_LENS_PORT') ?? '8787';
-  const port = portSchema.safeParse(rawPort.trim() === '' ? 'x' : rawPort);
-  if (!port.success) throw new LensError('BAD_CONFIG', `--port "${rawPort}" must be a whole number from 0 to 65535`);
+  const port = numberSetting(values.port ?? fromEnv('LLM_LENS_PORT') ?? '8787', portSchema, 'port', 'a whole number from 0 to 65535');
 
   const host = (values.host ?? fromEnv('LLM_LENS_HOST') ?? '127.0.0.1').trim();
   if (host === '') throw new LensError('BAD_CONFIG', '--host must not be empty');
@@ -118,15 +123,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     throw new LensError('BAD_CONFIG', '--api-token must be at least 8 characters with no spaces');
   }
 
-  const rawYoung = values['young-gc-mb'] ?? fromEnv('LLM_LENS_YOUNG_GC_MB') ?? '8';
-  const young = youngGcSchema.safeParse(rawYoung.trim() === '' ? 'x' : rawYoung);
-  if (!young.success) throw new LensError('BAD_CONFIG', `--young-gc-mb "${rawYoung}" must be a number of MB from 0 to 1024 (0 = off)`);
+  const youngGcMb = numberSetting(values['young-gc-mb'] ?? fromEnv('LLM_LENS_YOUNG_GC_MB') ?? '8', youngGcSchema, 'young-gc-mb', 'a number of MB from 0 to 1024 (0 = off)');
+  const idleGcS = numberSetting(values['idle-gc-s'] ?? fromEnv('LLM_LENS_IDLE_GC_S') ?? '10', idleGcSchema, 'idle-gc-s', 'a number of seconds from 0 to 86400 (0 = off)');
 
-  const rawIdle = values['idle-gc-s'] ?? fromEnv('LLM_LENS_IDLE_GC_S') ?? '10';
-  const idle = idleGcSchema.safeParse(rawIdle.trim() === '' ? 'x' : rawIdle);
-  if (!idle.success) throw new LensError('BAD_CONFIG', `--idle-gc-s "${rawIdle}" must be a number of seconds from 0 to 86400 (0 = off)`);
-
-  return { kind: 'proxy', port: port.data, host, dataDir, upstreams, logLevel: level.data, apiToken, youngGcMb: young.data, idleGcS: idle.data };
+  return { kind: 'proxy', port, host, dataDir, upstreams, logLevel: level.data, apiToken, youngGcMb, idleGcS };
 }
 
 export function isLoopbackHost(host: string): boolean {

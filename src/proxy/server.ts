@@ -85,7 +85,7 @@ export interface ProxyOptions {
   /** Longest wait for the store to acknowledge one record before its bytes stop counting. Default 60 s. */
   storeAckTimeoutMs?: number;
   /**
-   * A young-generation collection every `everyBytes` of body bytes (see youngGc.ts): frees Node's
+   * A young-generation collection every `everyBytes` of body bytes (see gcPacing.ts): frees Node's
    * dead body buffers long before V8 would. Off when absent; the CLI turns it on.
    */
   youngGc?: YoungGcPacing | null;

@@ -183,23 +183,19 @@ describe('cli', function () {
       assert.ok(c.kind === 'proxy' && c.apiToken === undefined);
     });
 
-    it('reads the young-generation pacing from --young-gc-mb or LLM_LENS_YOUNG_GC_MB (0 = off)', () => {
-      const a = parseCli(['proxy', '--young-gc-mb', '0'], { LLM_LENS_YOUNG_GC_MB: '4' });
-      assert.ok(a.kind === 'proxy' && a.youngGcMb === 0);
-      const b = parseCli(['proxy'], { LLM_LENS_YOUNG_GC_MB: '2.5' });
-      assert.ok(b.kind === 'proxy' && b.youngGcMb === 2.5);
-      for (const bad of ['-1', 'lots', '', '2000']) {
-        assert.throws(() => parseCli(['proxy', '--young-gc-mb', bad], {}), /--young-gc-mb/, bad);
-      }
-    });
-
-    it('reads the quiet-spell collection from --idle-gc-s or LLM_LENS_IDLE_GC_S (0 = off)', () => {
-      const a = parseCli(['proxy', '--idle-gc-s', '0'], { LLM_LENS_IDLE_GC_S: '30' });
-      assert.ok(a.kind === 'proxy' && a.idleGcS === 0);
-      const b = parseCli(['proxy'], { LLM_LENS_IDLE_GC_S: '30' });
-      assert.ok(b.kind === 'proxy' && b.idleGcS === 30);
-      for (const bad of ['-1', 'soon', '', '100000']) {
-        assert.throws(() => parseCli(['proxy', '--idle-gc-s', bad], {}), /--idle-gc-s/, bad);
+    it('reads the GC settings from --young-gc-mb / --idle-gc-s or their variables (0 = off)', () => {
+      const cases = [
+        { flag: '--young-gc-mb', variable: 'LLM_LENS_YOUNG_GC_MB', key: 'youngGcMb', fromEnv: '2.5', bad: ['-1', 'lots', '', '2000'] },
+        { flag: '--idle-gc-s', variable: 'LLM_LENS_IDLE_GC_S', key: 'idleGcS', fromEnv: '30', bad: ['-1', 'soon', '', '100000'] },
+      ] as const;
+      for (const c of cases) {
+        const a = parseCli(['proxy', c.flag, '0'], { [c.variable]: '4' });
+        assert.ok(a.kind === 'proxy' && a[c.key] === 0, c.flag);
+        const b = parseCli(['proxy'], { [c.variable]: c.fromEnv });
+        assert.ok(b.kind === 'proxy' && b[c.key] === Number(c.fromEnv), c.variable);
+        for (const bad of c.bad) {
+          assert.throws(() => parseCli(['proxy', c.flag, bad], {}), new RegExp(c.flag), `${c.flag} ${bad}`);
+        }
       }
     });
 
